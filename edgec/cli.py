@@ -1,0 +1,142 @@
+"""The `edgec` command.
+
+Imports are lazy (inside each command) so that `edgec bench` starts fast on a Jetson and needs
+neither torch nor onnx. Options shared by several commands are defined once, as decorators,
+and assembled per command (like Polygraphy's argument groups).
+"""
+import json
+import sys
+
+import click
+
+from edgec import __version__
+from edgec.errors import EdgecError
+
+
+class EdgecGroup(click.Group):
+    """Turns EdgecError into a one-paragraph message and exit status 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super(EdgecGroup, self).invoke(ctx)
+        except EdgecError as exc:
+            click.echo("error: %s" % exc.message, err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+def _compose(*decorators):
+    def apply(func):
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+    return apply
+
+
+# -- shared option groups ---------------------------------------------------------------------
+
+model_options = _compose(
+    click.option("--model", "model_name", default=None, metavar="NAME|MODULE:FACTORY",
+                 help="Zoo model (see `edgec models`) or package.module:factory returning an "
+                      "nn.Module."),
+    click.option("--input", "inputs", multiple=True, metavar="NAME:SHAPE",
+                 help="Input of a factory model, batch axis first, e.g. image:1x3x224x224. "
+                      "Repeat per input."),
+    click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+                 help="Weights: an original Wav2Lip checkpoint or a plain state_dict. "
+                      "Random weights when omitted."),
+    click.option("--onnx", "onnx_path", type=click.Path(dir_okay=False), default=None,
+                 help="An ONNX file exported elsewhere, instead of --model."),
+)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+def _emit_json(obj):
+    click.echo(json.dumps(obj, indent=2, sort_keys=True))
+
+
+def _require_model_or_onnx(model_name, onnx_path):
+    if bool(model_name) == bool(onnx_path):
+        raise EdgecError("give exactly one of --model and --onnx")
+
+
+@click.group(cls=EdgecGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edgec")
+def main():
+    """edgec: compile talking-face generators from PyTorch to TensorRT engines for Jetson."""
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--layers", is_flag=True, help="List the quantizable layers of NAME.")
+@json_option
+def models(name, layers, as_json):
+    """List the model zoo with parameters and MACs (batch 1).
+
+    MACs are counted two ways: true MACs (a transposed conv on its input grid, its real cost)
+    and output-grid MACs (transposed convs on the output grid, the convention of thop and the
+    Wav2Lip compression paper)."""
+    from edgec.models.summary import model_summary
+    from edgec.models import get_model, model_names
+
+    names = [name] if name else model_names()
+    rows = [model_summary(get_model(n), with_layers=layers) for n in names]
+    if as_json:
+        _emit_json(rows)
+        return
+    from edgec.tables import format_table
+
+    click.echo(format_table(
+        ["model", "params", "GMACs (true)", "GMACs (output grid)", "layers", "inputs"],
+        [[r["name"], "{:,}".format(r["params"]), "%.3f" % (r["macs"] / 1e9),
+          "%.3f" % (r["macs_output_grid"] / 1e9), str(r["quantizable_layers"]),
+          ", ".join("%s %s" % (i["name"], "x".join(map(str, i["shape"]))) for i in r["inputs"])]
+         for r in rows]))
+    if layers:
+        for r in rows:
+            click.echo("\n%s layers (definition order):" % r["name"])
+            click.echo(format_table(
+                ["layer", "kind", "cin", "cout", "kernel", "stride", "params", "MMACs"],
+                [[lay["name"], lay["kind"], str(lay["in_channels"]), str(lay["out_channels"]),
+                  "x".join(map(str, lay["kernel"])), "x".join(map(str, lay["stride"])),
+                  "{:,}".format(lay["params"]), "%.2f" % (lay["macs"] / 1e6)]
+                 for lay in r["layers"]]))
+
+
+@main.command()
+@model_options
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder for model.onnx and export.json.")
+@click.option("--opset", type=int, default=17, show_default=True)
+@click.option("--tolerance", type=float, default=1e-4, show_default=True,
+              help="Largest absolute ONNX Runtime vs PyTorch error accepted.")
+@json_option
+def export(model_name, inputs, checkpoint, onnx_path, out_dir, opset, tolerance, as_json):
+    """Export a model to ONNX (dynamic batch), simplified, checked, with a parity run against
+    PyTorch at batch 1 and 8."""
+    _require_model_or_onnx(model_name, onnx_path)
+    from edgec.exporter.export import export_zoo_model, import_onnx
+
+    if onnx_path:
+        record = import_onnx(onnx_path, out_dir)
+    else:
+        from edgec.models import resolve_model
+
+        record = export_zoo_model(resolve_model(model_name, inputs), out_dir, checkpoint,
+                                  opset=opset, tolerance=tolerance)
+    if as_json:
+        _emit_json(record)
+        return
+    click.echo("wrote %s/model.onnx (%s, %s weights, opset %d, %d quantizable layers)"
+               % (out_dir, record["model"], record["weights"], record["opset"],
+                  len(record["layers"])))
+    for row in record["parity"]["results"]:
+        click.echo("  parity batch %d %s: max abs error %.2e, cosine %.8f"
+                   % (row["batch"], row["output"], row["max_abs_error"], row["cosine"]))
+
+
+if __name__ == "__main__":
+    main()

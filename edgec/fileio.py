@@ -1,0 +1,60 @@
+"""Atomic file writes and hashing.
+
+A killed run must never leave a half-written artifact that looks whole, so every artifact is
+written to a temporary file in the target folder and renamed into place. Python 3.6 compatible:
+used on the device path.
+"""
+import hashlib
+import json
+import os
+import tempfile
+
+
+def atomic_write_bytes(path, data):
+    # type: (str, bytes) -> None
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path, text):
+    # type: (str, str) -> None
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_json(obj):
+    # type: (object) -> str
+    """Deterministic JSON (sorted keys) so identical inputs give byte-identical files."""
+    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
+def atomic_write_json(path, obj):
+    # type: (str, object) -> None
+    atomic_write_text(path, to_json(obj))
+
+
+def sha256_file(path, chunk=1 << 20):
+    # type: (str, int) -> str
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(chunk)
+            if not block:
+                break
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data):
+    # type: (bytes) -> str
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,87 @@
+"""Quantizable layers of a model (every Conv and ConvTranspose), in definition order, with costs.
+
+Two MAC conventions are reported because they differ for transposed convs:
+- true MACs: a transposed conv costs one MAC per input pixel x kernel tap x channel pair;
+- output-grid MACs: the transposed conv is counted on its output grid, as thop and the Wav2Lip
+  compression paper do. For ordinary convs the two agree.
+"""
+from dataclasses import asdict, dataclass
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import torch
+from torch import nn
+
+CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+              nn.ConvTranspose3d)
+
+
+@dataclass
+class Layer:
+    name: str
+    module_path: str
+    kind: str  # "Conv" or "ConvTranspose"
+    in_channels: int
+    out_channels: int
+    kernel: Tuple[int, ...]
+    stride: Tuple[int, ...]
+    input_shape: Tuple[int, ...]  # batch 1
+    output_shape: Tuple[int, ...]
+    params: int
+    macs: int
+    macs_output_grid: int
+
+    def to_dict(self) -> Dict[str, object]:
+        return asdict(self)
+
+
+def _numel(shape: Sequence[int]) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
+                namer: Callable[[str], str] = lambda p: p) -> List[Layer]:
+    """Run one batch-1 forward pass with hooks and describe every conv layer."""
+    shapes: Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...]]] = {}
+    handles = []
+    for path, module in model.named_modules():
+        if isinstance(module, CONV_TYPES):
+            def hook(mod, inputs, output, path=path):
+                shapes[path] = (tuple(inputs[0].shape), tuple(output.shape))
+            handles.append(module.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            model(*example_inputs)
+    finally:
+        for h in handles:
+            h.remove()
+
+    layers = []
+    for path, module in model.named_modules():
+        if not isinstance(module, CONV_TYPES) or path not in shapes:
+            continue
+        in_shape, out_shape = shapes[path]
+        transposed = isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d,
+                                         nn.ConvTranspose3d))
+        per_position = module.in_channels // module.groups * _numel(module.kernel_size)
+        out_grid = _numel(out_shape[2:]) * module.out_channels * per_position
+        if transposed:
+            # Each input pixel scatters a kernel-sized patch into every output channel.
+            true_macs = _numel(in_shape[2:]) * module.in_channels * (
+                module.out_channels // module.groups) * _numel(module.kernel_size)
+        else:
+            true_macs = out_grid
+        layers.append(Layer(
+            name=namer(path), module_path=path,
+            kind="ConvTranspose" if transposed else "Conv",
+            in_channels=module.in_channels, out_channels=module.out_channels,
+            kernel=tuple(module.kernel_size), stride=tuple(module.stride),
+            input_shape=tuple(in_shape), output_shape=tuple(out_shape),
+            params=sum(p.numel() for p in module.parameters(recurse=False)),
+            macs=int(true_macs), macs_output_grid=int(out_grid)))
+    names = [layer.name for layer in layers]
+    if len(set(names)) != len(names):
+        raise ValueError("layer names are not unique: %s" % names)
+    return layers

@@ -1,0 +1,155 @@
+"""The model zoo: one registry, one entry per model.
+
+An entry declares everything later stages need in one place (as Optimum's export configs do):
+input names, shapes and value ranges, the dynamic batch axis, dummy inputs, how to build and load
+the model, and how to name its quantizable layers.
+"""
+import importlib
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from edgec.errors import EdgecError
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    shape: Tuple[int, ...]  # without the batch axis
+    low: float = 0.0  # range of the dummy values
+    high: float = 1.0
+    dtype: str = "float32"
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    summary: str
+    factory: Callable[[], "object"]  # returns a torch nn.Module
+    inputs: List[InputSpec]
+    outputs: List[str]
+    layer_namer: Callable[[str], str] = field(default=lambda path: path)
+    # Which calibration reader produces this model's inputs from videos ("wav2lip", or None).
+    data_family: Optional[str] = None
+
+    def input_shapes(self, batch: int = 1) -> Dict[str, Tuple[int, ...]]:
+        return {i.name: (batch,) + tuple(i.shape) for i in self.inputs}
+
+    def dummy_inputs(self, batch: int = 1, seed: int = 0) -> Dict[str, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        return {i.name: rng.uniform(i.low, i.high, size=(batch,) + tuple(i.shape)).astype(i.dtype)
+                for i in self.inputs}
+
+    def build(self, checkpoint: Optional[str] = None):
+        """The model in eval mode, with weights from `checkpoint` (random otherwise)."""
+        import torch
+
+        torch.manual_seed(0)  # random weights are reproducible
+        model = self.factory()
+        if checkpoint is not None:
+            from edgec.models.checkpoint import load_checkpoint
+
+            load_checkpoint(model, checkpoint, self.name)
+        else:
+            _randomize_batchnorm(model)
+        return model.eval()
+
+    def layers(self, model=None):
+        import torch
+
+        from edgec.models.layers import find_layers
+
+        model = model if model is not None else self.build()
+        dummy = self.dummy_inputs(1)
+        return find_layers(model, [torch.from_numpy(dummy[i.name]) for i in self.inputs],
+                           self.layer_namer)
+
+
+def _randomize_batchnorm(model) -> None:
+    """Give BatchNorm layers non-trivial statistics so untrained models have realistic
+    per-channel ranges (identity BN would hide per-channel weight quantization effects)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.affine:
+            n = module.num_features
+            with torch.no_grad():
+                module.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+                module.running_var.copy_(torch.rand(n, generator=gen) * 0.5 + 0.5)
+                module.weight.copy_(torch.rand(n, generator=gen) * 0.5 + 0.75)
+                module.bias.copy_(torch.randn(n, generator=gen) * 0.1)
+
+
+_REGISTRY: Dict[str, ModelEntry] = {}
+
+
+def register(entry: ModelEntry) -> ModelEntry:
+    if entry.name in _REGISTRY:
+        raise ValueError("model %r registered twice" % entry.name)
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def model_names() -> List[str]:
+    _load_zoo()
+    return sorted(_REGISTRY)
+
+
+def get_model(name: str) -> ModelEntry:
+    _load_zoo()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        raise EdgecError(
+            "model %r is a factory reference: give its inputs with --input NAME:SHAPE" % name)
+    raise EdgecError("unknown model %r; known models: %s (or use package.module:factory)"
+                     % (name, ", ".join(sorted(_REGISTRY))))
+
+
+def _load_zoo() -> None:
+    # Importing the zoo module registers its entries; done lazily so `edgec bench` never
+    # imports torch.
+    importlib.import_module("edgec.models.zoo")
+
+
+_SHAPE_RE = re.compile(r"^([A-Za-z_][\w.]*):(\d+(?:x\d+)*)$")
+
+
+def parse_input_option(text: str) -> Tuple[str, Tuple[int, ...]]:
+    """`name:1x3x224x224` -> ("name", (1, 3, 224, 224)); the first axis is the batch."""
+    match = _SHAPE_RE.match(text.strip())
+    if not match:
+        raise EdgecError("--input %r: expected NAME:SHAPE such as image:1x3x224x224" % text)
+    return match.group(1), tuple(int(d) for d in match.group(2).split("x"))
+
+
+def factory_entry(reference: str, inputs: Sequence[str]) -> ModelEntry:
+    """A zoo entry for `package.module:factory`, a callable returning an nn.Module."""
+    if ":" not in reference:
+        raise EdgecError("--model %r: expected a zoo name or package.module:factory" % reference)
+    module_name, attr = reference.split(":", 1)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise EdgecError("--model %r: cannot import module %r: %s" % (reference, module_name, exc))
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise EdgecError("--model %r: %r has no callable %r" % (reference, module_name, attr))
+    if not inputs:
+        raise EdgecError("--model %r: give its inputs with --input NAME:SHAPE (one per input)"
+                         % reference)
+    specs = [InputSpec(name, shape[1:]) for name, shape in map(parse_input_option, inputs)]
+    return ModelEntry(name=reference, summary="user model %s" % reference, factory=factory,
+                      inputs=specs, outputs=["output"])
+
+
+def resolve_model(name: str, inputs: Sequence[str] = ()) -> ModelEntry:
+    _load_zoo()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        return factory_entry(name, inputs)
+    return get_model(name)

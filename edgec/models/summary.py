@@ -1,0 +1,22 @@
+"""Model summary for `edgec models`."""
+from typing import Dict
+
+
+def model_summary(entry, with_layers: bool = False) -> Dict[str, object]:
+    model = entry.build()
+    layers = entry.layers(model)
+    row = {
+        "name": entry.name, "summary": entry.summary,
+        "params": int(sum(p.numel() for p in model.parameters())),
+        "macs": int(sum(layer.macs for layer in layers)),
+        "macs_output_grid": int(sum(layer.macs_output_grid for layer in layers)),
+        "mac_conventions": {"macs": "true: transposed convs counted on their input grid",
+                            "macs_output_grid": "transposed convs on the output grid (thop, paper)"},
+        "quantizable_layers": len(layers),
+        "inputs": [{"name": i.name, "shape": ["batch"] + list(i.shape), "dtype": i.dtype}
+                   for i in entry.inputs],
+        "outputs": list(entry.outputs),
+    }
+    if with_layers:
+        row["layers"] = [layer.to_dict() for layer in layers]
+    return row

@@ -1,0 +1,83 @@
+"""ONNX Runtime backend: runs the same ONNX / Q-DQ files everywhere (CPU here; CUDA or TensorRT
+execution providers where installed). What the tests execute. Python 3.6 compatible."""
+import os
+from typing import Any, Dict, List, Optional  # noqa: F401
+
+import numpy as np
+
+from edgec.errors import EdgecError
+from edgec.runtime.runner import Runner, TensorInfo
+
+_ORT_TYPES = {
+    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+    "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8", "tensor(bool)": "bool",
+}
+
+
+class OnnxRuntimeRunner(Runner):
+    backend = "onnxruntime"
+
+    def __init__(self, model, providers=None, threads=None, optimize=True):
+        # type: (Any, Optional[List[str]], Optional[int], bool) -> None
+        """`model`: a path or serialized ONNX bytes."""
+        super(OnnxRuntimeRunner, self).__init__()
+        self.model = model
+        self.providers = providers or ["CPUExecutionProvider"]
+        self.threads = threads
+        self.optimize = optimize
+        self.session = None  # type: Any
+
+    def activate(self):
+        # type: () -> None
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise EdgecError("the ONNX Runtime backend needs onnxruntime: pip install onnxruntime")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        if not self.optimize:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        source = self.model
+        if isinstance(source, str) and not os.path.isfile(source):
+            raise EdgecError("ONNX file %s: no such file" % source)
+        try:
+            self.session = ort.InferenceSession(source, options, providers=self.providers)
+        except Exception as exc:  # ORT raises its own exception types per failure
+            where = source if isinstance(source, str) else "<in-memory model>"
+            raise EdgecError("ONNX Runtime cannot load %s: %s" % (where, str(exc).strip()))
+        self.active = True
+
+    def deactivate(self):
+        # type: () -> None
+        self.session = None
+        self.active = False
+
+    def _infos(self, values):
+        # type: (Any) -> List[TensorInfo]
+        return [TensorInfo(v.name, [d if isinstance(d, int) else -1 for d in v.shape],
+                           _ORT_TYPES.get(v.type, v.type)) for v in values]
+
+    def inputs(self):
+        # type: () -> List[TensorInfo]
+        return self._infos(self.session.get_inputs())
+
+    def outputs(self):
+        # type: () -> List[TensorInfo]
+        return self._infos(self.session.get_outputs())
+
+    def infer(self, feed):
+        # type: (Dict[str, np.ndarray]) -> Dict[str, np.ndarray]
+        names = [o.name for o in self.session.get_outputs()]
+        values = self.session.run(names, feed)
+        return dict(zip(names, values))
+
+    def describe(self):
+        # type: () -> Dict[str, Any]
+        import onnxruntime as ort
+
+        return {"backend": self.backend, "version": ort.__version__,
+                "providers": self.session.get_providers() if self.session else self.providers,
+                "threads": self.threads}

@@ -1,0 +1,19 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="edgec",
+    version="0.1.0",
+    description="Compile talking-face generators from PyTorch to TensorRT engines for Jetson",
+    packages=find_packages(include=["edgec", "edgec.*"]),
+    package_data={"edgec": ["data/*", "data/**/*"]},
+    python_requires=">=3.6",
+    # The base install is the device path: it must stay installable on JetPack 4.6 (Python 3.6).
+    install_requires=["numpy", "click>=7.0"],
+    extras_require={
+        "build": ["torch", "onnx>=1.14", "onnxruntime>=1.16", "onnxslim", "av",
+                  "opencv-python-headless", "matplotlib", "tqdm"],
+        "fid": ["pytorch-fid"],
+        "dev": ["pytest", "mypy", "vermin", "scikit-image", "soundfile"],
+    },
+    entry_points={"console_scripts": ["edgec=edgec.cli:main"]},
+)

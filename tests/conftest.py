@@ -1,0 +1,50 @@
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from edgec.cli import main
+
+
+@pytest.fixture
+def run_cli():
+    """Run `edgec ARGS...` in-process; returns the click Result."""
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return run
+
+
+def save_original_format(model, path):
+    """A checkpoint as the original Wav2Lip training script saved it: DataParallel prefixes,
+    optimizer state and step counters."""
+    import torch
+
+    torch.save({"state_dict": {"module." + k: v for k, v in model.state_dict().items()},
+                "optimizer": torch.optim.Adam(model.parameters(), lr=1e-4).state_dict(),
+                "global_step": 12345, "global_epoch": 7}, path)
+
+
+@pytest.fixture(scope="session")
+def trained_like_checkpoints(tmp_path_factory):
+    """Original-format checkpoints for both zoo models, with weights that differ from the random
+    initialisation (so loading is observable)."""
+    import torch
+
+    from edgec.models import get_model
+
+    folder = tmp_path_factory.mktemp("ckpt")
+    paths = {}
+    for name in ("wav2lip", "lite-wav2lip"):
+        model = get_model(name).build()
+        gen = torch.Generator().manual_seed(7)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(1 + 0.05 * torch.randn(p.shape, generator=gen))
+        path = str(folder / ("%s.pth" % name))
+        save_original_format(model, path)
+        paths[name] = path
+    return paths
+
+
+def listdir_or_none(path):
+    return sorted(os.listdir(path)) if os.path.exists(path) else None
