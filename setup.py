@@ -11,9 +11,9 @@ setup(
     install_requires=["numpy", "click>=7.0"],
     extras_require={
         "build": ["torch", "onnx>=1.14", "onnxruntime>=1.16", "onnxslim", "av",
-                  "opencv-python-headless", "matplotlib", "tqdm"],
+                  "opencv-python-headless<5", "matplotlib", "tqdm"],
         "fid": ["pytorch-fid"],
-        "dev": ["pytest", "mypy", "vermin", "scikit-image", "soundfile"],
+        "dev": ["pytest", "mypy", "vermin", "scikit-image", "librosa", "scipy"],
     },
     entry_points={"console_scripts": ["edgec=edgec.cli:main"]},
 )

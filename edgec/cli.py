@@ -5,6 +5,7 @@ neither torch nor onnx. Options shared by several commands are defined once, as 
 and assembled per command (like Polygraphy's argument groups).
 """
 import json
+import os
 import sys
 
 import click
@@ -50,6 +51,30 @@ model_options = _compose(
     click.option("--onnx", "onnx_path", type=click.Path(dir_okay=False), default=None,
                  help="An ONNX file exported elsewhere, instead of --model."),
 )
+
+data_options = _compose(
+    click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
+                 help="Calibration data: a folder of videos (raw LRS2 layout or any), Wav2Lip "
+                      "frame folders, or .npz/.npy arrays of model inputs."),
+    click.option("-n", "--samples", "n_samples", type=click.IntRange(1), default=10000,
+                 show_default=True, help="Frames to sample."),
+    click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed."),
+    click.option("--reader", type=click.Choice(["wav2lip"]), default=None,
+                 help="Turn videos into inputs of this model family (for --onnx models)."),
+)
+
+calibration_options = _compose(
+    click.option("--method", type=click.Choice(["max", "percentile", "entropy"]),
+                 default="percentile", show_default=True,
+                 help="How activation thresholds are chosen."),
+    click.option("--percentile", type=click.FloatRange(50, 100), default=99.99,
+                 show_default=True),
+    click.option("--holdout", type=click.FloatRange(0, 0.9), default=0.2, show_default=True,
+                 help="Fraction of samples kept out of calibration for quality evaluation."),
+)
+
+progress_option = click.option("--progress/--no-progress", default=True,
+                               help="Progress bars on stderr (terminals only).")
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
@@ -136,6 +161,54 @@ def export(model_name, inputs, checkpoint, onnx_path, out_dir, opset, tolerance,
     for row in record["parity"]["results"]:
         click.echo("  parity batch %d %s: max abs error %.2e, cosine %.8f"
                    % (row["batch"], row["output"], row["max_abs_error"], row["cosine"]))
+
+
+@main.command()
+@model_options
+@data_options
+@calibration_options
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False))
+@progress_option
+@json_option
+def calibrate(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader,
+              method, percentile, holdout, out_dir, progress, as_json):
+    """Measure activation ranges on calibration data: writes ranges.json and calib.cache
+    (TensorRT's calibration-cache format), plus the model's ONNX and the sample store."""
+    from edgec.calib.store import SampleStore
+    from edgec.pipeline import StageRunner
+    from edgec.stages import ModelSource, stage_calibrate, stage_export, stage_samples
+
+    if not data_dir:
+        raise EdgecError("--data is required: a folder of calibration videos or arrays")
+    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
+    runner = StageRunner(out_dir)
+    onnx_file = stage_export(runner, source)
+    store, summary = stage_samples(runner, source, onnx_file, data_dir, n_samples, seed, progress)
+    ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+    result = {"onnx": onnx_file, "samples": store, "ranges": ranges,
+              "cache": os.path.join(out_dir, "calib.cache"), "data": summary,
+              "stages": runner.log}
+    if as_json:
+        _emit_json(result)
+        return
+    _print_data_summary(summary)
+    click.echo("wrote %s and %s (%s thresholds, %d samples)"
+               % (ranges, result["cache"], method, SampleStore(store).count))
+    _print_stage_log(runner.log)
+
+
+def _print_data_summary(summary):
+    click.echo("samples: %s written of %s requested" % (summary.get("written"),
+                                                         summary.get("requested")))
+    for reason, info in sorted(summary.get("skipped", {}).items()):
+        click.echo("warning: skipped %d (%s), e.g. %s"
+                   % (info["count"], reason, info["items"][0]), err=True)
+
+
+def _print_stage_log(log):
+    for row in log:
+        click.echo("  stage %-10s %s" % (row["stage"], "reused" if row["reused"]
+                                         else "ran in %.1f s" % row["seconds"]))
 
 
 if __name__ == "__main__":

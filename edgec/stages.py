@@ -1,0 +1,112 @@
+"""The workflow stages behind `edgec export / calibrate / quantize / sweep / build`, each a small
+function over an output folder, cached by edgec.pipeline. CLI commands compose them."""
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from edgec.errors import EdgecError
+from edgec.pipeline import StageRunner, file_key, folder_key
+
+
+class ModelSource(object):
+    """Where the FP32 model comes from: a zoo/factory model (+ checkpoint) or an ONNX file."""
+
+    def __init__(self, model_name: Optional[str] = None, inputs: Sequence[str] = (),
+                 checkpoint: Optional[str] = None, onnx_path: Optional[str] = None,
+                 reader: Optional[str] = None):
+        if bool(model_name) == bool(onnx_path):
+            raise EdgecError("give exactly one of --model and --onnx")
+        if onnx_path and checkpoint:
+            raise EdgecError("--checkpoint goes with --model, not with --onnx")
+        self.model_name = model_name
+        self.inputs = list(inputs)
+        self.checkpoint = checkpoint
+        self.onnx_path = onnx_path
+        self.reader = reader
+        self._entry = None
+
+    @property
+    def entry(self):
+        if self._entry is None and self.model_name:
+            from edgec.models import resolve_model
+
+            self._entry = resolve_model(self.model_name, self.inputs)
+        return self._entry
+
+    def key(self) -> Dict[str, object]:
+        if self.onnx_path:
+            return {"onnx": file_key(self.onnx_path)}
+        return {"model": self.model_name, "inputs": self.inputs,
+                "checkpoint": file_key(self.checkpoint) if self.checkpoint else None}
+
+    def data_family(self) -> Optional[str]:
+        if self.reader:
+            return self.reader
+        return self.entry.data_family if self.entry is not None else None
+
+
+def stage_export(runner: StageRunner, source: ModelSource, opset: int = 17,
+                 tolerance: float = 1e-4) -> str:
+    from edgec.exporter.export import export_zoo_model, import_onnx
+
+    out = runner.out_dir
+    onnx_path = os.path.join(out, "model.onnx")
+    key = dict(source.key(), opset=opset, tolerance=tolerance)
+    if source.onnx_path:
+        runner.run("export", key, [onnx_path, os.path.join(out, "export.json")],
+                   lambda: import_onnx(source.onnx_path, out))
+    else:
+        runner.run("export", key, [onnx_path, os.path.join(out, "export.json")],
+                   lambda: export_zoo_model(source.entry, out, source.checkpoint, opset=opset,
+                                            tolerance=tolerance))
+    return onnx_path
+
+
+def onnx_inputs(onnx_path: str) -> List[Tuple[str, Tuple[int, ...]]]:
+    """(name, shape without batch) of each graph input."""
+    import onnx
+
+    model = onnx.load(onnx_path, load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    found = []
+    for value in model.graph.input:
+        if value.name in inits:
+            continue
+        dims = [d.dim_value for d in value.type.tensor_type.shape.dim][1:]
+        found.append((value.name, tuple(dims)))
+    return found
+
+
+def stage_samples(runner: StageRunner, source: ModelSource, onnx_path: str, data_dir: str,
+                  n: int, seed: int, progress: bool = True) -> Tuple[str, Dict[str, object]]:
+    from edgec.calib.datasets import build_store
+    from edgec.calib.store import SampleStore
+
+    store_path = os.path.join(runner.out_dir, "samples")
+    summary = {}  # type: Dict[str, object]
+
+    def build():
+        _, made = build_store(data_dir, store_path, onnx_inputs(onnx_path), source.data_family(),
+                              n, seed, progress)
+        summary.update(made)
+
+    key = {"data": folder_key(data_dir), "n": n, "seed": seed, "family": source.data_family(),
+           "inputs": onnx_inputs(onnx_path)}
+    runner.run("samples", key, [store_path], build)
+    if not summary:
+        summary.update(SampleStore(store_path).manifest.get("summary", {}))
+    return store_path, summary
+
+
+def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str, method: str,
+                    percentile: float, holdout: float, progress: bool = True) -> str:
+    from edgec.calib.store import SampleStore
+    from edgec.quant.calibrate import calibrate
+
+    out = runner.out_dir
+    ranges = os.path.join(out, "ranges.json")
+    key = {"onnx": file_key(onnx_path), "samples": SampleStore(store_path).manifest["sha256"],
+           "method": method, "percentile": percentile, "holdout": holdout}
+    runner.run("calibrate", key, [ranges, os.path.join(out, "calib.cache")],
+               lambda: calibrate(onnx_path, store_path, out, method, percentile, holdout,
+                                 progress=progress))
+    return ranges
