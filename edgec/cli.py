@@ -197,6 +197,60 @@ def calibrate(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
     _print_stage_log(runner.log)
 
 
+@main.command()
+@model_options
+@data_options
+@calibration_options
+@click.option("--precision", type=click.Choice(["fp16", "int8", "mix"]), required=True)
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False), default=None,
+              help="Per-layer precision plan (plan.json from `edgec sweep`); for mix.")
+@click.option("--eval-samples", type=click.IntRange(1), default=512, show_default=True,
+              help="Held-out samples used to measure quality.")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False))
+@progress_option
+@json_option
+def quantize(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader,
+             method, percentile, holdout, precision, plan_path, eval_samples, out_dir, progress,
+             as_json):
+    """Write model.<precision>.onnx (Q/DQ INT8, FP16 casts) and its quality vs FP32 on
+    held-out samples (quality.json), running export and calibration first when needed."""
+    from edgec.pipeline import StageRunner
+    from edgec.stages import (ModelSource, stage_calibrate, stage_export, stage_quantize,
+                              stage_samples)
+
+    if not data_dir:
+        raise EdgecError("--data is required: quantization needs calibration data")
+    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
+    runner = StageRunner(out_dir)
+    onnx_file = stage_export(runner, source)
+    store, summary = stage_samples(runner, source, onnx_file, data_dir, n_samples, seed, progress)
+    ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+    report = stage_quantize(runner, source, onnx_file, ranges, store, precision, plan_path,
+                            holdout, eval_samples, progress)
+    if as_json:
+        _emit_json(dict(report, stages=runner.log))
+        return
+    _print_quality(report)
+    _print_stage_log(runner.log)
+
+
+def _print_quality(report):
+    quality = report["quality"]
+    ort = quality["onnxruntime"]
+    click.echo("wrote %s: %s, %d FP16 layers, %d INT8 layers%s"
+               % (report["file"], report["precision"], len(report["fp16_layers"]),
+                  report["int8_layers"],
+                  ", %.1f%% of MACs in INT8" % (100 * report["int8_mac_share"])
+                  if report.get("int8_mac_share") is not None else ""))
+    click.echo("  quality vs FP32 (ONNX Runtime, %d held-out samples): PSNR %.2f dB, SSIM %s, "
+               "max error %.4f" % (ort["samples"], ort["psnr_db"], ort["ssim"],
+                                   ort["max_abs_error"]))
+    if "evaluator_vs_onnxruntime" in quality:
+        agree = quality["evaluator_vs_onnxruntime"]
+        click.echo("  fast evaluator vs ONNX Runtime: PSNR %.1f dB, max difference %.2e"
+                   % (agree["psnr_db"], agree["max_abs_error"]))
+
+
 def _print_data_summary(summary):
     click.echo("samples: %s written of %s requested" % (summary.get("written"),
                                                          summary.get("requested")))

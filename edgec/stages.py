@@ -110,3 +110,27 @@ def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str, method
                lambda: calibrate(onnx_path, store_path, out, method, percentile, holdout,
                                  progress=progress))
     return ranges
+
+
+def stage_quantize(runner: StageRunner, source: ModelSource, onnx_path: str, ranges: str,
+                   store_path: str, precision: str, plan_path: Optional[str], holdout: float,
+                   eval_samples: int, progress: bool = True) -> Dict[str, object]:
+    import json
+
+    from edgec.calib.store import SampleStore
+    from edgec.quant.quantize import merge_quality, quantize
+
+    out = runner.out_dir
+    report_path = os.path.join(out, "quality.%s.json" % precision)
+    key = {"onnx": file_key(onnx_path), "ranges": file_key(ranges),
+           "samples": SampleStore(store_path).manifest["sha256"], "precision": precision,
+           "plan": file_key(plan_path) if plan_path else None, "holdout": holdout,
+           "eval_samples": eval_samples}
+    runner.run("quantize-" + precision, key,
+               [os.path.join(out, "model.%s.onnx" % precision), report_path],
+               lambda: quantize(out, onnx_path, ranges, store_path, precision, plan_path,
+                                source.entry, source.checkpoint, holdout, eval_samples,
+                                progress))
+    merge_quality(out)
+    with open(report_path) as handle:
+        return json.load(handle)

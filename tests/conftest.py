@@ -48,3 +48,12 @@ def trained_like_checkpoints(tmp_path_factory):
 
 def listdir_or_none(path):
     return sorted(os.listdir(path)) if os.path.exists(path) else None
+
+
+@pytest.fixture(scope="session")
+def lrs2_tree(tmp_path_factory):
+    """A small raw-LRS2-layout tree of real-format clips (a real face photograph, moving)."""
+    from edgec.calib import synthetic
+
+    root = str(tmp_path_factory.mktemp("lrs2-small"))
+    return synthetic.write_lrs2_tree(root, speakers=2, clips_per_speaker=1, n_frames=40)

@@ -103,7 +103,7 @@ class SampleStore(object):
     def get(self, indices) -> Dict[str, np.ndarray]:
         out = {}
         for spec in self.inputs:
-            values = np.asarray(self.arrays[spec.name][indices])
+            values = np.array(self.arrays[spec.name][indices])  # a copy: memmaps are read-only
             if spec.divide_by:
                 values = values.astype(np.float32) / np.float32(spec.divide_by)
             out[spec.name] = values

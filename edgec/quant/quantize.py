@@ -1,0 +1,141 @@
+"""`edgec quantize`: the model at one precision (FP16, INT8 or a MIX plan) as a Q/DQ ONNX file,
+and its quality against FP32 on held-out samples, measured by running that file in ONNX Runtime.
+Where the PyTorch model is known, the fast evaluator runs the same plan and the agreement
+between the two is reported too."""
+import os
+import time
+from typing import Dict, Optional
+
+import numpy as np
+import onnx
+
+from edgec.calib.store import SampleStore
+from edgec.fileio import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from edgec.quant.calibrate import DEFAULT_HOLDOUT, load_ranges
+from edgec.quant.metrics import QualityAccumulator
+from edgec.quant.qdq import write_qdq
+from edgec.quant.spec import PrecisionPlan, QuantSpec
+from edgec.runtime.ort_backend import OnnxRuntimeRunner
+
+
+def plan_for(precision: str, spec: QuantSpec, plan_path: Optional[str]) -> PrecisionPlan:
+    from edgec.errors import EdgecError
+
+    if precision == "mix":
+        if not plan_path:
+            raise EdgecError("--precision mix needs --plan plan.json (made by `edgec sweep`)")
+        plan = PrecisionPlan.load(plan_path)
+        plan.check_layers(spec.layer_names, plan_path)
+        return plan
+    if plan_path:
+        raise EdgecError("--plan goes with --precision mix only")
+    return PrecisionPlan.uniform(spec.layer_names, precision)
+
+
+def held_out_indices(store: SampleStore, holdout: float, limit: int) -> np.ndarray:
+    _, held = store.split(holdout, 0)
+    if len(held) == 0:
+        held = np.arange(store.count)
+    return held[:limit]
+
+
+def evaluate_onnx(reference_onnx, candidate_onnx, store: SampleStore, indices,
+                  batch_size: int = 32, evaluator=None, progress: bool = True):
+    """Quality of candidate vs reference in ONNX Runtime; with `evaluator` (a FakeQuantModel set
+    to the same plan), also the evaluator's quality and its agreement with ONNX Runtime."""
+    import torch
+
+    from edgec.progress import progress_bar
+
+    ort_quality, eval_quality, agreement = (QualityAccumulator(), QualityAccumulator(),
+                                            QualityAccumulator())
+    with OnnxRuntimeRunner(reference_onnx) as ref, OnnxRuntimeRunner(candidate_onnx) as cand:
+        name = ref.outputs()[0].name
+        input_names = [i.name for i in ref.inputs()]
+        n_batches = (len(indices) + batch_size - 1) // batch_size
+        with progress_bar(n_batches, "quality", "batch", progress) as bar:
+            for batch in store.batches(indices, batch_size):
+                expected = ref.infer(batch)[name]
+                got = cand.infer(batch)[name]
+                ort_quality.update(torch.from_numpy(expected), torch.from_numpy(got))
+                if evaluator is not None:
+                    with torch.no_grad():
+                        ours = evaluator(*[torch.from_numpy(np.array(batch[n]))
+                                           for n in input_names])
+                    eval_quality.update(torch.from_numpy(expected), ours)
+                    agreement.update(torch.from_numpy(got), ours)
+                bar.update(1)
+    report = {"onnxruntime": ort_quality.result()}
+    if evaluator is not None:
+        report["evaluator"] = eval_quality.result()
+        report["evaluator_vs_onnxruntime"] = agreement.result()
+    return report
+
+
+def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, precision: str,
+             plan_path: Optional[str] = None, entry=None, checkpoint: Optional[str] = None,
+             holdout: float = DEFAULT_HOLDOUT, eval_samples: int = 512,
+             progress: bool = True) -> Dict[str, object]:
+    model = onnx.load(onnx_path)
+    ranges = load_ranges(ranges_path)
+    spec = QuantSpec.from_onnx(model, ranges)
+    plan = plan_for(precision, spec, plan_path)
+    start = time.time()
+    quantized = write_qdq(model, spec, plan)
+    onnx.checker.check_model(quantized)
+    data = quantized.SerializeToString()
+    write_seconds = time.time() - start
+    evaluator = None
+    if entry is not None:
+        from edgec.quant.fakequant import build_evaluator
+
+        evaluator = build_evaluator(entry, spec, checkpoint)
+        evaluator.set_plan(plan)
+    store = SampleStore(store_path)
+    indices = held_out_indices(store, holdout, eval_samples)
+    quality = evaluate_onnx(onnx_path, data, store, indices, evaluator=evaluator,
+                            progress=progress)
+    out_name = "model.%s.onnx" % precision
+    macs = _layer_macs(out_dir)
+    report = {
+        "precision": precision, "file": out_name, "sha256": sha256_bytes(data),
+        "plan": plan.to_dict(), "fp16_layers": plan.layers_at("fp16"),
+        "int8_layers": len(plan.layers_at("int8")),
+        "int8_mac_share": plan.int8_mac_share(macs) if macs else None,
+        "quantization": {"activations": "per-tensor symmetric int8 (%s thresholds)" % spec.method,
+                         "weights": "per-output-channel symmetric int8 [-127, 127]",
+                         "fp16_layers": "float16 weights and Cast around the layer"},
+        "ranges_sha256": sha256_file(ranges_path),
+        "evaluation": {"samples": int(len(indices)), "split": "held out from calibration",
+                       "holdout_fraction": holdout, "reference": "FP32 ONNX in ONNX Runtime"},
+        "quality": quality, "write_seconds": round(write_seconds, 3),
+        "fid": "unavailable: FID needs a local Inception weights file, and edgec never "
+               "downloads one",
+    }
+    atomic_write_bytes(os.path.join(out_dir, out_name), data)
+    atomic_write_json(os.path.join(out_dir, "quality.%s.json" % precision), report)
+    merge_quality(out_dir)
+    return report
+
+
+def _layer_macs(out_dir: str) -> Dict[str, int]:
+    import json
+
+    path = os.path.join(out_dir, "export.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as handle:
+        return {l["name"]: l["macs"] for l in json.load(handle)["layers"]}
+
+
+def merge_quality(out_dir: str) -> None:
+    """quality.json: every precision's report in one file."""
+    import glob
+    import json
+
+    merged = {}
+    for path in sorted(glob.glob(os.path.join(out_dir, "quality.*.json"))):
+        with open(path) as handle:
+            report = json.load(handle)
+        merged[report["precision"]] = report
+    atomic_write_json(os.path.join(out_dir, "quality.json"), merged)
