@@ -234,6 +234,86 @@ def quantize(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, see
     _print_stage_log(runner.log)
 
 
+@main.command()
+@model_options
+@data_options
+@calibration_options
+@click.option("--ranges", "ranges_path", type=click.Path(dir_okay=False), default=None,
+              help="Use these calibration ranges instead of calibrating in the output folder.")
+@click.option("--budget", default="psnr>=40", show_default=True,
+              help="Quality the plan must keep vs FP32: psnr>=35, ssim>=0.98, psnr>=fp16-0.5 "
+                   "(within 0.5 dB of all-FP16); join terms with commas.")
+@click.option("--eval-samples", type=click.IntRange(1), default=512, show_default=True,
+              help="Held-out samples each configuration is evaluated on.")
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Where the fake-quant evaluator runs.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted sweep in this folder.")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False))
+@progress_option
+@json_option
+def sweep(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader, method,
+          percentile, holdout, ranges_path, budget, eval_samples, batch_size, device, resume,
+          out_dir, progress, as_json):
+    """Layer-wise INT8 sensitivity sweep and automatic MIX plan: writes sensitivity.json,
+    sensitivity.png and plan.json (ready for `edgec quantize --precision mix`)."""
+    import shutil
+
+    from edgec.pipeline import StageRunner
+    from edgec.stages import (ModelSource, stage_calibrate, stage_export, stage_samples,
+                              stage_sweep)
+
+    if not data_dir:
+        raise EdgecError("--data is required: the sweep evaluates on held-out calibration data")
+    from edgec.quant.budget import Budget
+
+    Budget.parse(budget)  # reject a bad budget before any work
+    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
+    runner = StageRunner(out_dir)
+    onnx_file = stage_export(runner, source)
+    store, _ = stage_samples(runner, source, onnx_file, data_dir, n_samples, seed, progress)
+    if ranges_path:
+        from edgec.quant.calibrate import load_ranges
+
+        load_ranges(ranges_path)
+        target = os.path.join(out_dir, "ranges.json")
+        if os.path.abspath(ranges_path) != os.path.abspath(target):
+            shutil.copyfile(ranges_path, target)
+        ranges = target
+    else:
+        ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+    try:
+        plan_path = stage_sweep(runner, source, onnx_file, ranges, store, budget, holdout,
+                                eval_samples, batch_size, device, resume, progress)
+    except KeyboardInterrupt:
+        raise EdgecError("sweep interrupted; its progress is saved: run the same command with "
+                         "--resume to continue")
+    with open(os.path.join(out_dir, "sensitivity.json")) as handle:
+        record = json.load(handle)
+    results = record["results"]
+    if as_json:
+        _emit_json({"plan": plan_path, "selection": results["selection"],
+                    "all_fp16": results["all_fp16"], "all_int8": results["all_int8"],
+                    "stages": runner.log})
+        return
+    selection = results["selection"]
+    click.echo("budget %s on %d held-out samples: all FP16 %s, all INT8 %s"
+               % (results["budget"]["text"], record["settings"]["samples"],
+                  _fmt_metrics(results["all_fp16"]), _fmt_metrics(results["all_int8"])))
+    click.echo("plan: %d FP16 layers %s, %.1f%% of MACs in INT8, %s (verified)"
+               % (len(selection["fp16_layers"]), selection["fp16_layers"],
+                  100 * selection["int8_mac_share"], _fmt_metrics(selection["metrics"])))
+    click.echo("wrote %s, sensitivity.json and sensitivity.png" % plan_path)
+    _print_stage_log(runner.log)
+
+
+def _fmt_metrics(metrics):
+    text = "PSNR %.2f dB" % metrics["psnr_db"]
+    if metrics.get("ssim") is not None:
+        text += ", SSIM %.5f" % metrics["ssim"]
+    return text
+
+
 def _print_quality(report):
     quality = report["quality"]
     ort = quality["onnxruntime"]

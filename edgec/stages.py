@@ -134,3 +134,24 @@ def stage_quantize(runner: StageRunner, source: ModelSource, onnx_path: str, ran
     merge_quality(out)
     with open(report_path) as handle:
         return json.load(handle)
+
+
+def stage_sweep(runner: StageRunner, source: ModelSource, onnx_path: str, ranges: str,
+                store_path: str, budget: str, holdout: float, eval_samples: int,
+                batch_size: int, device: str, resume: bool, progress: bool = True) -> str:
+    from edgec.calib.store import SampleStore
+    from edgec.quant.sweep_stage import sweep
+
+    if source.entry is None:
+        raise EdgecError("the sensitivity sweep needs the PyTorch model (--model): an ONNX "
+                         "file alone has no fast evaluator; write a plan by hand for it")
+    out = runner.out_dir
+    key = {"onnx": file_key(onnx_path), "ranges": file_key(ranges),
+           "samples": SampleStore(store_path).manifest["sha256"], "budget": budget,
+           "holdout": holdout, "eval_samples": eval_samples, "batch_size": batch_size}
+    runner.run("sweep", key, [os.path.join(out, n) for n in
+                              ("sensitivity.json", "plan.json", "sensitivity.png")],
+               lambda: sweep(out, source.entry, source.checkpoint, onnx_path, ranges,
+                             store_path, budget, holdout, eval_samples, batch_size, device,
+                             resume, progress))
+    return os.path.join(out, "plan.json")

@@ -41,20 +41,28 @@ class SampleStoreWriter(object):
         self.inputs = inputs
         self.capacity = capacity
         self.count = 0
-        self.arrays = {i.name: np.lib.format.open_memmap(
-            os.path.join(self.tmp, i.name + ".npy"), mode="w+", dtype=i.dtype,
-            shape=(max(capacity, 1),) + i.shape) for i in inputs}
+        # Plain appends, not a memmap: mapped pages would count against the process's memory.
+        self.files = {}
+        for spec in inputs:
+            handle = open(os.path.join(self.tmp, spec.name + ".npy"), "wb")
+            _write_header(handle, spec, capacity)
+            self.files[spec.name] = handle
 
     def append(self, sample: Dict[str, np.ndarray]) -> None:
+        if self.count >= self.capacity:
+            raise ValueError("sample store is full (%d samples)" % self.capacity)
         for spec in self.inputs:
-            self.arrays[spec.name][self.count] = sample[spec.name]
+            value = np.ascontiguousarray(sample[spec.name], dtype=spec.dtype)
+            if value.shape != spec.shape:
+                raise ValueError("sample %r has shape %s, expected %s"
+                                 % (spec.name, value.shape, spec.shape))
+            self.files[spec.name].write(value.tobytes())
         self.count += 1
 
     def close(self, meta: Dict[str, object]) -> str:
         for spec in self.inputs:
-            array = self.arrays.pop(spec.name)
-            array.flush()
-            del array
+            handle = self.files.pop(spec.name)
+            handle.close()
             if self.count != self.capacity:
                 self._trim(spec)
         manifest = dict(meta)
@@ -68,20 +76,38 @@ class SampleStoreWriter(object):
         return self.path
 
     def _trim(self, spec: StoreInput) -> None:
+        """Rewrite with the header of the real count (fewer samples than planned)."""
         path = os.path.join(self.tmp, spec.name + ".npy")
-        full = np.load(path, mmap_mode="r")
         trimmed_path = path + ".trim"
-        trimmed = np.lib.format.open_memmap(trimmed_path, mode="w+", dtype=spec.dtype,
-                                            shape=(self.count,) + spec.shape)
-        for start in range(0, self.count, 1024):
-            trimmed[start:start + 1024] = full[start:min(self.count, start + 1024)]
-        trimmed.flush()
-        del trimmed, full
+        row_bytes = int(np.prod(spec.shape)) * np.dtype(spec.dtype).itemsize
+        with open(path, "rb") as source, open(trimmed_path, "wb") as target:
+            source.seek(_data_offset(source))
+            _write_header(target, spec, self.count)
+            remaining = row_bytes * self.count
+            while remaining:
+                block = source.read(min(remaining, 1 << 24))
+                target.write(block)
+                remaining -= len(block)
         os.replace(trimmed_path, path)
 
     def abort(self) -> None:
-        self.arrays.clear()
+        for handle in self.files.values():
+            handle.close()
+        self.files.clear()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _write_header(handle, spec: StoreInput, count: int) -> None:
+    np.lib.format.write_array_header_1_0(handle, {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(spec.dtype)), "fortran_order": False,
+        "shape": (int(count),) + tuple(spec.shape)})
+
+
+def _data_offset(handle) -> int:
+    handle.seek(0)
+    np.lib.format.read_magic(handle)
+    np.lib.format.read_array_header_1_0(handle)
+    return handle.tell()
 
 
 class SampleStore(object):
@@ -97,13 +123,42 @@ class SampleStore(object):
         self.count = int(self.manifest["count"])
         self.inputs = [StoreInput(i["name"], i["shape"], i["dtype"], i.get("divide_by"))
                        for i in self.manifest["inputs"]]
-        self.arrays = {i.name: np.load(os.path.join(path, i.name + ".npy"), mmap_mode="r")
-                       for i in self.inputs}
+        # Explicit reads rather than memmaps: mapped pages of a 10,000-sample store would count
+        # against the process's memory as it is read.
+        self.offsets = {}
+        for spec in self.inputs:
+            with open(os.path.join(path, spec.name + ".npy"), "rb") as handle:
+                self.offsets[spec.name] = _data_offset(handle)
+
+    def _read_rows(self, spec: StoreInput, start: int, stop: int) -> np.ndarray:
+        row = int(np.prod(spec.shape))
+        with open(os.path.join(self.path, spec.name + ".npy"), "rb") as handle:
+            handle.seek(self.offsets[spec.name] + start * row * np.dtype(spec.dtype).itemsize)
+            values = np.fromfile(handle, dtype=spec.dtype, count=(stop - start) * row)
+        return values.reshape((stop - start,) + spec.shape)
+
+    def _read(self, spec: StoreInput, indices) -> np.ndarray:
+        if isinstance(indices, slice):
+            start, stop, step = indices.indices(self.count)
+            return self._read_rows(spec, start, stop)[::step]
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.size and np.any((indices < 0) | (indices >= self.count)):
+            raise IndexError("sample index out of range 0..%d" % (self.count - 1))
+        out = np.empty((len(indices),) + spec.shape, dtype=spec.dtype)
+        # Read each run of consecutive indices at once.
+        breaks = np.flatnonzero(np.diff(indices) != 1) + 1
+        position = 0
+        for run in np.split(indices, breaks):
+            if run.size:
+                out[position:position + run.size] = self._read_rows(spec, int(run[0]),
+                                                                     int(run[-1]) + 1)
+                position += run.size
+        return out
 
     def get(self, indices) -> Dict[str, np.ndarray]:
         out = {}
         for spec in self.inputs:
-            values = np.array(self.arrays[spec.name][indices])  # a copy: memmaps are read-only
+            values = self._read(spec, indices)
             if spec.divide_by:
                 values = values.astype(np.float32) / np.float32(spec.divide_by)
             out[spec.name] = values
@@ -112,12 +167,7 @@ class SampleStore(object):
     def batches(self, indices=None, batch_size: int = 64) -> Iterator[Dict[str, np.ndarray]]:
         indices = np.arange(self.count) if indices is None else np.asarray(indices)
         for start in range(0, len(indices), batch_size):
-            chosen = indices[start:start + batch_size]
-            # Contiguous runs read as slices: memmap fancy indexing copies element by element.
-            if len(chosen) and chosen[-1] - chosen[0] == len(chosen) - 1 and np.all(np.diff(chosen) == 1):
-                yield self.get(slice(int(chosen[0]), int(chosen[-1]) + 1))
-            else:
-                yield self.get(chosen)
+            yield self.get(indices[start:start + batch_size])
 
     def split(self, holdout_fraction: float, seed: int):
         """(calibration indices, held-out indices): a deterministic split."""

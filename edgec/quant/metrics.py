@@ -13,24 +13,37 @@ from torch.nn import functional as F
 PSNR_IDENTICAL = 200.0
 
 
-def _gaussian_window(channels: int, device, size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def _gaussian_taps(device, size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     coords = torch.arange(size, dtype=torch.float64, device=device) - size // 2
     g = torch.exp(-coords ** 2 / (2 * sigma ** 2))
-    g = (g / g.sum()).float()
-    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
+    return (g / g.sum()).float()
+
+
+def _blur(t: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian filter, valid region only (11 + 11 taps instead of 121), depthwise
+    on contiguous tensors (the fastest form on the CPU, measured)."""
+    channels = t.shape[1]
+    size = taps.numel()
+    t = F.conv2d(t.contiguous(), taps.view(1, 1, size, 1).expand(channels, 1, size, 1),
+                 groups=channels)
+    return F.conv2d(t, taps.view(1, 1, 1, size).expand(channels, 1, 1, size), groups=channels)
 
 
 def ssim_per_sample(x: torch.Tensor, y: torch.Tensor, peak: float) -> torch.Tensor:
-    """Mean SSIM per sample for (B, C, H, W) tensors."""
-    channels = x.shape[1]
-    window = _gaussian_window(channels, x.device)
+    """Mean SSIM per sample for (B, C, H, W) tensors (11x11 Gaussian window, sigma 1.5)."""
+    taps = _gaussian_taps(x.device)
     c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
     x, y = x.float(), y.float()
-    mu_x = F.conv2d(x, window, groups=channels)
-    mu_y = F.conv2d(y, window, groups=channels)
-    sxx = F.conv2d(x * x, window, groups=channels) - mu_x ** 2
-    syy = F.conv2d(y * y, window, groups=channels) - mu_y ** 2
-    sxy = F.conv2d(x * y, window, groups=channels) - mu_x * mu_y
+    # Second moments from inputs centred on the reference's mean: variances do not change, and
+    # float32 no longer cancels them away when the outputs vary little (SSIM above 1 otherwise).
+    centre = x.mean(dim=(1, 2, 3), keepdim=True)
+    xc, yc = x - centre, y - centre
+    moments = _blur(torch.cat([xc, yc, xc * xc, yc * yc, xc * yc], dim=1), taps)
+    mu_xc, mu_yc, exx, eyy, exy = moments.chunk(5, dim=1)
+    sxx = exx - mu_xc ** 2
+    syy = eyy - mu_yc ** 2
+    sxy = exy - mu_xc * mu_yc
+    mu_x, mu_y = mu_xc + centre, mu_yc + centre
     ssim = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (sxx + syy + c2))
     return ssim.flatten(1).mean(1)
 

@@ -1,0 +1,188 @@
+"""Time edgec's sensitivity sweep against a naive baseline on the same samples.
+
+Naive baseline: for every configuration of the sweep (per-layer both ways, boundary both ways),
+write the Q/DQ ONNX, load it in ONNX Runtime and evaluate it against the FP32 model over the
+samples, batched like edgec, the FP32 reference run alongside as a plain evaluation loop does
+(`--naive-cached-reference` gives the baseline a reference computed once instead). edgec: the fake-quant evaluator
+with base reuse. Both compute the same metrics against the same FP32 reference, and the run
+checks that they agree, so a fast but wrong sweep is caught.
+
+    python benchmarks/sweep_speed.py --model lite-wav2lip --samples 256           # CPU, both
+    python benchmarks/sweep_speed.py --model wav2lip --samples 10000 --device cuda --no-naive
+
+Samples are random model inputs in each input's range (a store built directly, no video
+decoding), calibrated on a separate 512.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def make_store(entry, path, count, seed=0):
+    from edgec.calib.store import SampleStoreWriter, StoreInput
+
+    if os.path.isfile(os.path.join(path, "manifest.json")):
+        return path
+    rng = np.random.default_rng(seed)
+    writer = SampleStoreWriter(path, [StoreInput(i.name, i.shape, "float32") for i in entry.inputs],
+                               count)
+    for start in range(0, count, 256):
+        n = min(256, count - start)
+        values = {i.name: rng.uniform(i.low, i.high, size=(n,) + tuple(i.shape)).astype(np.float32)
+                  for i in entry.inputs}
+        for row in range(n):
+            writer.append({k: v[row] for k, v in values.items()})
+    return writer.close({"source": "random inputs (benchmark)", "seed": seed})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="lite-wav2lip")
+    parser.add_argument("--samples", type=int, default=256)
+    parser.add_argument("--calibration-samples", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--work", default="/tmp/edgec-sweep-bench")
+    parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--naive-cached-reference", action="store_true")
+    parser.add_argument("--output", default=None, help="write the report JSON here too")
+    parser.add_argument("--analysis", choices=["all", "per-layer"], default="all",
+                        help="per-layer: only each layer alone INT8 / alone FP16")
+    args = parser.parse_args()
+
+    import onnx
+    import torch
+
+    from edgec.calib.store import SampleStore
+    from edgec.exporter.export import export_zoo_model
+    from edgec.models import get_model
+    from edgec.quant.calibrate import calibrate, load_ranges
+    from edgec.quant.fakequant import build_evaluator
+    from edgec.quant.qdq import write_qdq
+    from edgec.quant.quantize import held_out_indices
+    from edgec.quant.spec import PrecisionPlan, QuantSpec
+    from edgec.quant.sweep import MetricSums, SweepEngine, phase1_configs
+    from edgec.quant.sweep_stage import layer_macs
+    from edgec.runtime.ort_backend import OnnxRuntimeRunner
+
+    entry = get_model(args.model)
+    work = os.path.join(args.work, args.model)
+    total = args.samples + args.calibration_samples
+    holdout = args.samples / float(total)
+    onnx_path = os.path.join(work, "model.onnx")
+    if not os.path.isfile(onnx_path):
+        export_zoo_model(entry, work)
+    store_path = make_store(entry, os.path.join(work, "samples-%d" % total), total)
+    ranges_path = os.path.join(work, "ranges.json")
+    if not os.path.isfile(ranges_path):
+        calibrate(onnx_path, store_path, work, holdout=holdout, progress=False)
+    model = onnx.load(onnx_path)
+    spec = QuantSpec.from_onnx(model, load_ranges(ranges_path))
+    store = SampleStore(store_path)
+    indices = held_out_indices(store, holdout, args.samples)
+    names = [i.name for i in entry.inputs]
+    configs = {}
+    for config in phase1_configs(spec.layer_names).values():
+        configs.setdefault(config.signature(), config)
+    configs = list(configs.values())
+    if args.analysis == "per-layer":
+        configs = [c for c in configs if "_alone/" in c.key]
+    macs = layer_macs(model)
+    torch.backends.cudnn.allow_tf32 = False  # the FP32 reference must be FP32
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True  # as `edgec sweep` runs (exact resume)
+
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    evaluator = build_evaluator(entry, spec, device=args.device)
+    engine = SweepEngine(evaluator, spec.layer_names, macs,
+                         ([b[n] for n in names] for b in store.batches(indices, args.batch_size)),
+                         args.device)
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+    setup = time.perf_counter() - start
+    # Warm-up, not measured: kernel selection and allocator growth on the first batch.
+    warm = {c.key: MetricSums() for c in configs[:4]}
+    first = engine.batches
+    engine.batches, engine.references = first[:1], engine.references
+    engine.evaluate_batches(configs[:4], warm, 0, lambda done: None)
+    engine.batches = first
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+    ours = {c.key: MetricSums() for c in configs}
+    start = time.perf_counter()
+    engine.evaluate_batches(configs, ours, 0, lambda done: None)
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+    edgec_seconds = time.perf_counter() - start
+    ours_results = {k: s.result(engine.peak, engine.has_ssim) for k, s in ours.items()}
+
+    report = {
+        "model": args.model, "samples": len(indices), "layers": len(spec.layer_names),
+        "configurations": len(configs), "batch_size": args.batch_size, "device": args.device,
+        "edgec": {"setup_seconds": round(setup, 3), "sweep_seconds": round(edgec_seconds, 3),
+                  "seconds_per_configuration": round(edgec_seconds / len(configs), 4)},
+        "torch": torch.__version__, "threads": torch.get_num_threads(),
+    }
+    if args.device == "cuda":
+        report["gpu"] = torch.cuda.get_device_name(0)
+
+    if not args.no_naive:
+        def reference_outputs(runner):
+            return [torch.from_numpy(runner.infer(batch)["output"])
+                    for batch in store.batches(indices, args.batch_size)]
+
+        naive = {}
+        start = time.perf_counter()
+        fp32 = OnnxRuntimeRunner(onnx_path)
+        fp32.activate()
+        cached = reference_outputs(fp32) if args.naive_cached_reference else None
+        for config in configs:
+            plan = PrecisionPlan(config.precisions)
+            data = write_qdq(model, spec, plan).SerializeToString()
+            sums = MetricSums()
+            with OnnxRuntimeRunner(data) as runner:
+                for number, batch in enumerate(store.batches(indices, args.batch_size)):
+                    reference = (cached[number] if cached is not None
+                                 else torch.from_numpy(fp32.infer(batch)["output"]))
+                    sums.update(reference, torch.from_numpy(runner.infer(batch)["output"]),
+                                engine.peak)
+            naive[config.key] = sums.result(engine.peak, engine.has_ssim)
+        naive_seconds = time.perf_counter() - start
+        # Agreement where INT8 error dominates: configurations at least 6 dB below all-FP16.
+        # Closer to FP16, both sides measure float rounding noise (ONNX Runtime's FP16 kernels
+        # are not PyTorch's), where dB gaps mean nothing.
+        fp16_level = max(r["psnr_db"] for r in ours_results.values())
+        compared = [k for k in naive if ours_results[k]["psnr_db"] < fp16_level - 6]
+        if not compared:
+            sys.exit("no configuration is 6 dB below FP16: nothing to check agreement on")
+        gaps = [abs(naive[k]["psnr_db"] - ours_results[k]["psnr_db"]) for k in compared]
+        report["naive_onnxruntime"] = {"sweep_seconds": round(naive_seconds, 3),
+                                       "reference": "cached" if cached is not None
+                                       else "run alongside each configuration",
+                                       "seconds_per_configuration":
+                                           round(naive_seconds / len(configs), 4)}
+        report["speedup"] = round(naive_seconds / edgec_seconds, 2)
+        report["agreement"] = {"configurations_compared": len(compared),
+                               "max_psnr_gap_db": round(max(gaps), 4),
+                               "median_psnr_gap_db": round(float(np.median(gaps)), 4)}
+        if max(gaps) > 1.0:
+            print(json.dumps(report, indent=2))
+            sys.exit("edgec and the naive loop disagree by %.2f dB: a measuring bug" % max(gaps))
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.output:
+        with open(args.output, "w") as handle:
+            handle.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Assemble and run a sweep from an output folder's artifacts; write sensitivity.json,
+sensitivity.png and plan.json."""
+import json
+import os
+import time
+from typing import Dict, Optional
+
+import onnx
+
+from edgec.calib.store import SampleStore
+from edgec.fileio import atomic_write_json, sha256_bytes, sha256_file
+from edgec.quant.budget import Budget
+from edgec.quant.calibrate import load_ranges
+from edgec.quant.quantize import held_out_indices
+from edgec.quant.spec import PrecisionPlan, QuantSpec
+from edgec.quant.sweep import SENSITIVITY_FORMAT, SweepEngine, SweepState, run_sweep
+
+STATE_FILE = "sweep.state.json"
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    from edgec.errors import EdgecError
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EdgecError("--device cuda: PyTorch sees no CUDA device here")
+    return device
+
+
+def layer_macs(onnx_model) -> Dict[str, int]:
+    from edgec.exporter.onnx_layers import describe_layers
+
+    return {l["name"]: l["macs"] for l in describe_layers(onnx_model)}
+
+
+def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges_path: str,
+          store_path: str, budget_text: str, holdout: float, eval_samples: int,
+          batch_size: int = 32, device: str = "auto", resume: bool = False,
+          progress: bool = True) -> Dict[str, object]:
+    import torch
+
+    from edgec.quant.fakequant import build_evaluator
+    from edgec.quant.plots import plot_sensitivity
+
+    budget = Budget.parse(budget_text)
+    device = pick_device(device)
+    torch.backends.cudnn.allow_tf32 = False  # the FP32 reference must be FP32
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    model = onnx.load(onnx_path)
+    spec = QuantSpec.from_onnx(model, load_ranges(ranges_path))
+    store = SampleStore(store_path)
+    indices = held_out_indices(store, holdout, eval_samples)
+    input_names = [i.name for i in entry.inputs]
+    settings = {
+        "model": entry.name, "onnx_sha256": sha256_file(onnx_path),
+        "ranges_sha256": sha256_file(ranges_path), "samples_sha256": store.manifest["sha256"],
+        "samples": int(len(indices)), "split": "held out from calibration",
+        "holdout_fraction": holdout, "split_seed": 0, "sampling_seed": store.manifest.get("seed"),
+        "batch_size": batch_size, "budget": budget.text(), "method": spec.method,
+        "checkpoint_sha256": sha256_file(checkpoint) if checkpoint else None,
+        "metric_peak": "FP32 output value range over the evaluation samples",
+    }
+    settings_hash = sha256_bytes(json.dumps(settings, sort_keys=True).encode())
+    state = SweepState.load_or_new(os.path.join(out_dir, STATE_FILE), settings_hash, resume)
+    start = time.time()
+    evaluator = build_evaluator(entry, spec, checkpoint, device)
+    batches = ([b[n] for n in input_names] for b in store.batches(indices, batch_size))
+    macs = layer_macs(model)
+    engine = SweepEngine(evaluator, spec.layer_names, macs, batches, device)
+    setup_seconds = time.time() - start
+    results = run_sweep(engine, budget, state, progress)
+    seconds = time.time() - start
+    record = {"format": SENSITIVITY_FORMAT, "model": entry.name, "settings": settings,
+              "results": results}
+    atomic_write_json(os.path.join(out_dir, "sensitivity.json"), record)
+    selection = results["selection"]
+    plan = PrecisionPlan(selection["precisions"], {
+        "kind": "mix", "made_by": "edgec sweep", "budget": budget.text(),
+        "metrics": selection["metrics"], "int8_mac_share": selection["int8_mac_share"],
+        "sensitivity_sha256": sha256_file(os.path.join(out_dir, "sensitivity.json")),
+        "samples": settings["samples"]})
+    plan.save(os.path.join(out_dir, "plan.json"))
+    plot_sensitivity(record, os.path.join(out_dir, "sensitivity.png"))
+    os.unlink(state.path)
+    timing = {"device": device, "seconds": round(seconds, 3),
+              "setup_seconds": round(setup_seconds, 3), "configurations": results["configurations"],
+              "plans_evaluated": len(selection["steps"]) + 1, "samples": settings["samples"],
+              "resumed": bool(resume)}
+    atomic_write_json(os.path.join(out_dir, "sweep.timing.json"), timing)
+    return {"record": record, "timing": timing}
