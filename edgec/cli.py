@@ -307,6 +307,98 @@ def sweep(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, 
     _print_stage_log(runner.log)
 
 
+DEMO_NOTE = ("demo default: building lite-wav2lip with the small calibration set shipped in "
+             "edgec (a public-domain photograph animated, synthetic audio). Give --model and "
+             "--data for a real build.")
+
+
+@main.command()
+@model_options
+@data_options
+@calibration_options
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "int8", "mix"]), default="mix",
+              show_default=True)
+@click.option("--budget", default=None,
+              help="Quality budget for the MIX plan (see `edgec sweep --help`). Default "
+                   "psnr>=40; the demo uses psnr>=fp16-12, since a random network's absolute "
+                   "PSNR means little.")
+@click.option("--eval-samples", type=click.IntRange(1), default=512, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Where the sweep's evaluator runs.")
+@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False), default=None,
+              help="On the device: verify and unpack this bundle, then build its engine.")
+@click.option("-o", "--output", "out_dir", default="edgec-out", show_default=True,
+              type=click.Path(file_okay=False))
+@progress_option
+@json_option
+def build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader, method,
+          percentile, holdout, precision, budget, eval_samples, device, bundle_path, out_dir,
+          progress, as_json):
+    """From checkpoint to deployable bundle: export, calibrate, sweep (MIX), quantize and pack,
+    reusing every stage whose inputs are unchanged. With no --model and no --data, builds the
+    built-in demo (lite-wav2lip on a small shipped calibration set)."""
+    if bundle_path:
+        return _build_from_bundle(bundle_path, out_dir, precision, as_json)
+    from edgec.build import run_build
+
+    say = (lambda text: None) if as_json else (lambda text: click.echo(text, err=True))
+    demo = not model_name and not onnx_path and not data_dir
+    if demo:
+        say(DEMO_NOTE)
+    if budget is None:
+        budget = "psnr>=fp16-12" if demo else "psnr>=40"
+    from edgec.quant.budget import Budget
+
+    Budget.parse(budget)
+    summary = run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed,
+                        reader, method, percentile, holdout, precision, budget, eval_samples,
+                        device, out_dir, progress, demo, say)
+    if as_json:
+        _emit_json(summary)
+        return
+    from edgec.tables import format_table
+
+    click.echo(format_table(["file", "size", "what"], summary["table"]))
+    click.echo("stages: %s" % ", ".join("%s %s" % (s["stage"], "reused" if s["reused"]
+                                                   else "%.1fs" % s["seconds"])
+                                        for s in summary["stages"]))
+    for line in summary["notes"]:
+        click.echo(line)
+
+
+def _build_from_bundle(bundle_path, out_dir, precision, as_json):
+    from edgec.runtime.bundle import unpack
+    from edgec.runtime.trt_detect import tensorrt_version
+
+    manifest = unpack(bundle_path, out_dir)
+    version = tensorrt_version()
+    if version is None:
+        raise EdgecError("bundle %s verified and unpacked to %s (%d files), but TensorRT is not "
+                         "installed on this host, so no engine was built. Run this command on "
+                         "the Jetson (or in the L4T container), where TensorRT is present."
+                         % (bundle_path, out_dir, len(manifest["files"])))
+    raise EdgecError("TensorRT %s is installed, but this version of edgec has no engine builder "
+                     "yet: the bundle was verified and unpacked to %s" % (version, out_dir))
+
+
+@main.command()
+@click.argument("build_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", "bundle_path", required=True, type=click.Path(dir_okay=False),
+              help="The bundle to write, e.g. bundle.tar.gz.")
+@json_option
+def pack(build_dir, bundle_path, as_json):
+    """Pack a build folder into a portable bundle (ONNX per precision, plan.json, calib.cache,
+    manifest.json with hashes and versions) for `edgec build --bundle` on the device."""
+    from edgec.build import bundle_info
+    from edgec.runtime.bundle import pack as pack_bundle
+
+    manifest = pack_bundle(build_dir, bundle_path, bundle_info(build_dir))
+    if as_json:
+        _emit_json(manifest)
+        return
+    click.echo("wrote %s: %s" % (bundle_path, ", ".join(sorted(manifest["files"]))))
+
+
 def _fmt_metrics(metrics):
     text = "PSNR %.2f dB" % metrics["psnr_db"]
     if metrics.get("ssim") is not None:

@@ -5,7 +5,7 @@ there with the recorded hash (so a damaged or hand-edited output is rebuilt, not
 import json
 import os
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 from edgec import __version__
 from edgec.fileio import atomic_write_json, sha256_bytes, sha256_file
@@ -30,10 +30,17 @@ def _hash_outputs(paths: List[str]) -> Dict[str, str]:
 class StageRunner(object):
     """Runs stages in one output folder and remembers which were reused."""
 
-    def __init__(self, out_dir: str, force: bool = False):
+    def __init__(self, out_dir: str, force: bool = False, total_stages: int = 0,
+                 report: Optional[Callable[[str], None]] = None):
         self.out_dir = out_dir
         self.force = force
         self.log = []  # type: List[Dict[str, object]]
+        self.total_stages = total_stages
+        self.report = report  # one line per stage start and end: the whole run's progress
+
+    def _say(self, text: str) -> None:
+        if self.report is not None:
+            self.report("[%d/%s] %s" % (len(self.log) + 1, self.total_stages or "?", text))
 
     def _stamp_path(self, name: str) -> str:
         return os.path.join(self.out_dir, STAMP_DIR, name + ".json")
@@ -50,10 +57,12 @@ class StageRunner(object):
                     stamp = json.load(handle)
                 if (stamp.get("key_hash") == key_hash and all(os.path.exists(p) for p in outputs)
                         and stamp.get("outputs") == _hash_outputs(outputs)):
+                    self._say("%s: reused (inputs unchanged)" % name)
                     self.log.append({"stage": name, "reused": True, "seconds": 0.0})
                     return True
             except (OSError, ValueError):
                 pass  # an unreadable stamp only means the stage runs again
+        self._say("%s ..." % name)
         start = time.time()
         fn()
         seconds = time.time() - start
@@ -64,7 +73,8 @@ class StageRunner(object):
 
 
 def file_key(path: str) -> Dict[str, str]:
-    return {"path": os.path.abspath(path), "sha256": sha256_file(path)}
+    """A file input's identity is its content: a moved or copied build folder stays cached."""
+    return {"sha256": sha256_file(path)}
 
 
 def folder_key(path: str) -> Dict[str, object]:

@@ -44,25 +44,36 @@ class ModelSource(object):
         return self.entry.data_family if self.entry is not None else None
 
 
+# Heavy modules (torch, onnx) are imported inside each stage's work function, so a build whose
+# stages are all reused starts and finishes fast.
+
 def stage_export(runner: StageRunner, source: ModelSource, opset: int = 17,
                  tolerance: float = 1e-4) -> str:
-    from edgec.exporter.export import export_zoo_model, import_onnx
-
     out = runner.out_dir
     onnx_path = os.path.join(out, "model.onnx")
     key = dict(source.key(), opset=opset, tolerance=tolerance)
-    if source.onnx_path:
-        runner.run("export", key, [onnx_path, os.path.join(out, "export.json")],
-                   lambda: import_onnx(source.onnx_path, out))
-    else:
-        runner.run("export", key, [onnx_path, os.path.join(out, "export.json")],
-                   lambda: export_zoo_model(source.entry, out, source.checkpoint, opset=opset,
-                                            tolerance=tolerance))
+
+    def work():
+        from edgec.exporter.export import export_zoo_model, import_onnx
+
+        if source.onnx_path:
+            import_onnx(source.onnx_path, out)
+        else:
+            export_zoo_model(source.entry, out, source.checkpoint, opset=opset,
+                             tolerance=tolerance)
+    runner.run("export", key, [onnx_path, os.path.join(out, "export.json")], work)
     return onnx_path
 
 
 def onnx_inputs(onnx_path: str) -> List[Tuple[str, Tuple[int, ...]]]:
-    """(name, shape without batch) of each graph input."""
+    """(name, shape without batch) of each graph input, from export.json beside the model when
+    there is one (no need to parse the ONNX file)."""
+    import json
+
+    record = os.path.join(os.path.dirname(onnx_path), "export.json")
+    if os.path.isfile(record):
+        with open(record) as handle:
+            return [(i["name"], tuple(i["shape"][1:])) for i in json.load(handle)["inputs"]]
     import onnx
 
     model = onnx.load(onnx_path, load_external_data=False)
@@ -78,13 +89,14 @@ def onnx_inputs(onnx_path: str) -> List[Tuple[str, Tuple[int, ...]]]:
 
 def stage_samples(runner: StageRunner, source: ModelSource, onnx_path: str, data_dir: str,
                   n: int, seed: int, progress: bool = True) -> Tuple[str, Dict[str, object]]:
-    from edgec.calib.datasets import build_store
     from edgec.calib.store import SampleStore
 
     store_path = os.path.join(runner.out_dir, "samples")
     summary = {}  # type: Dict[str, object]
 
     def build():
+        from edgec.calib.datasets import build_store
+
         _, made = build_store(data_dir, store_path, onnx_inputs(onnx_path), source.data_family(),
                               n, seed, progress)
         summary.update(made)
@@ -100,15 +112,17 @@ def stage_samples(runner: StageRunner, source: ModelSource, onnx_path: str, data
 def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str, method: str,
                     percentile: float, holdout: float, progress: bool = True) -> str:
     from edgec.calib.store import SampleStore
-    from edgec.quant.calibrate import calibrate
 
     out = runner.out_dir
     ranges = os.path.join(out, "ranges.json")
     key = {"onnx": file_key(onnx_path), "samples": SampleStore(store_path).manifest["sha256"],
            "method": method, "percentile": percentile, "holdout": holdout}
-    runner.run("calibrate", key, [ranges, os.path.join(out, "calib.cache")],
-               lambda: calibrate(onnx_path, store_path, out, method, percentile, holdout,
-                                 progress=progress))
+
+    def work():
+        from edgec.quant.calibrate import calibrate
+
+        calibrate(onnx_path, store_path, out, method, percentile, holdout, progress=progress)
+    runner.run("calibrate", key, [ranges, os.path.join(out, "calib.cache")], work)
     return ranges
 
 
@@ -118,7 +132,7 @@ def stage_quantize(runner: StageRunner, source: ModelSource, onnx_path: str, ran
     import json
 
     from edgec.calib.store import SampleStore
-    from edgec.quant.quantize import merge_quality, quantize
+    from edgec.quant.quality_files import merge_quality
 
     out = runner.out_dir
     report_path = os.path.join(out, "quality.%s.json" % precision)
@@ -126,11 +140,13 @@ def stage_quantize(runner: StageRunner, source: ModelSource, onnx_path: str, ran
            "samples": SampleStore(store_path).manifest["sha256"], "precision": precision,
            "plan": file_key(plan_path) if plan_path else None, "holdout": holdout,
            "eval_samples": eval_samples}
+    def work():
+        from edgec.quant.quantize import quantize
+
+        quantize(out, onnx_path, ranges, store_path, precision, plan_path, source.entry,
+                 source.checkpoint, holdout, eval_samples, progress)
     runner.run("quantize-" + precision, key,
-               [os.path.join(out, "model.%s.onnx" % precision), report_path],
-               lambda: quantize(out, onnx_path, ranges, store_path, precision, plan_path,
-                                source.entry, source.checkpoint, holdout, eval_samples,
-                                progress))
+               [os.path.join(out, "model.%s.onnx" % precision), report_path], work)
     merge_quality(out)
     with open(report_path) as handle:
         return json.load(handle)
@@ -140,7 +156,6 @@ def stage_sweep(runner: StageRunner, source: ModelSource, onnx_path: str, ranges
                 store_path: str, budget: str, holdout: float, eval_samples: int,
                 batch_size: int, device: str, resume: bool, progress: bool = True) -> str:
     from edgec.calib.store import SampleStore
-    from edgec.quant.sweep_stage import sweep
 
     if source.entry is None:
         raise EdgecError("the sensitivity sweep needs the PyTorch model (--model): an ONNX "
@@ -149,9 +164,11 @@ def stage_sweep(runner: StageRunner, source: ModelSource, onnx_path: str, ranges
     key = {"onnx": file_key(onnx_path), "ranges": file_key(ranges),
            "samples": SampleStore(store_path).manifest["sha256"], "budget": budget,
            "holdout": holdout, "eval_samples": eval_samples, "batch_size": batch_size}
+    def work():
+        from edgec.quant.sweep_stage import sweep
+
+        sweep(out, source.entry, source.checkpoint, onnx_path, ranges, store_path, budget,
+              holdout, eval_samples, batch_size, device, resume, progress)
     runner.run("sweep", key, [os.path.join(out, n) for n in
-                              ("sensitivity.json", "plan.json", "sensitivity.png")],
-               lambda: sweep(out, source.entry, source.checkpoint, onnx_path, ranges,
-                             store_path, budget, holdout, eval_samples, batch_size, device,
-                             resume, progress))
+                              ("sensitivity.json", "plan.json", "sensitivity.png")], work)
     return os.path.join(out, "plan.json")

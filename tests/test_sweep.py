@@ -132,7 +132,7 @@ def test_interrupt_and_resume_equals_one_run(run_cli, lrs2_tree, calibrated, tmp
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     for folder in (whole, broken):
         shutil.copytree(calibrated, folder)
-        for name in ("sensitivity.json", "plan.json", "sensitivity.png"):
+        for name in ("sensitivity.json", "plan.json", "sensitivity.png", "sweep.state.json"):
             (folder / name).unlink(missing_ok=True)
     assert run_cli(*_sweep_args(lrs2_tree, whole, budget)).exit_code == 0
 
@@ -157,7 +157,7 @@ def test_killed_sweep_resumes(lrs2_tree, calibrated, tmp_path):
     budget = "psnr>=fp16-3"
     killed = tmp_path / "killed"
     shutil.copytree(calibrated, killed)
-    for name in ("sensitivity.json", "plan.json", "sensitivity.png"):
+    for name in ("sensitivity.json", "plan.json", "sensitivity.png", "sweep.state.json"):
         (killed / name).unlink(missing_ok=True)
     reference = tmp_path / "reference"
     shutil.copytree(killed, reference)

@@ -124,7 +124,7 @@ class Wav2Lip(nn.Module):
         return self.output_block(x)
 
 
-def wav2lip_layer_name(module_path: str) -> str:
+def wav2lip_layer_name(module_path: str) -> str:  # noqa: D401
     """Short stable name for a conv of the Wav2Lip family, e.g. `enc1.2`, `audio.4`, `dec3.0`."""
     parts = module_path.split(".")
     if parts[0] == "face_encoder_blocks":

@@ -15,6 +15,7 @@ from edgec.quant.calibrate import DEFAULT_HOLDOUT, load_ranges
 from edgec.quant.metrics import QualityAccumulator
 from edgec.quant.qdq import write_qdq
 from edgec.quant.spec import PrecisionPlan, QuantSpec
+from edgec.quant.quality_files import merge_quality
 from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
 
@@ -126,16 +127,3 @@ def _layer_macs(out_dir: str) -> Dict[str, int]:
         return {}
     with open(path) as handle:
         return {l["name"]: l["macs"] for l in json.load(handle)["layers"]}
-
-
-def merge_quality(out_dir: str) -> None:
-    """quality.json: every precision's report in one file."""
-    import glob
-    import json
-
-    merged = {}
-    for path in sorted(glob.glob(os.path.join(out_dir, "quality.*.json"))):
-        with open(path) as handle:
-            report = json.load(handle)
-        merged[report["precision"]] = report
-    atomic_write_json(os.path.join(out_dir, "quality.json"), merged)

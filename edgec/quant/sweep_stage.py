@@ -36,6 +36,18 @@ def layer_macs(onnx_model) -> Dict[str, int]:
     return {l["name"]: l["macs"] for l in describe_layers(onnx_model)}
 
 
+def definition_order(out_dir: str, onnx_order):
+    """The zoo's layer order (encoder to decoder, as the paper sweeps), from export.json; the
+    ONNX graph's order for models without one."""
+    path = os.path.join(out_dir, "export.json")
+    if os.path.isfile(path):
+        with open(path) as handle:
+            names = [layer["name"] for layer in json.load(handle)["layers"]]
+        if sorted(names) == sorted(onnx_order):
+            return names
+    return list(onnx_order)
+
+
 def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges_path: str,
           store_path: str, budget_text: str, holdout: float, eval_samples: int,
           batch_size: int = 32, device: str = "auto", resume: bool = False,
@@ -70,7 +82,8 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     evaluator = build_evaluator(entry, spec, checkpoint, device)
     batches = ([b[n] for n in input_names] for b in store.batches(indices, batch_size))
     macs = layer_macs(model)
-    engine = SweepEngine(evaluator, spec.layer_names, macs, batches, device)
+    engine = SweepEngine(evaluator, definition_order(out_dir, spec.layer_names), macs, batches,
+                         device)
     setup_seconds = time.time() - start
     results = run_sweep(engine, budget, state, progress)
     seconds = time.time() - start

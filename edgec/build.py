@@ -1,0 +1,115 @@
+"""`edgec build`: every stage from checkpoint to bundle, cached, in one output folder."""
+import json
+import os
+from typing import Callable, Dict, List, Optional
+
+from edgec.errors import EdgecError
+
+DEMO_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
+DEMO_MODEL = "lite-wav2lip"
+
+
+def _size(path: str) -> str:
+    size = os.path.getsize(path)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return ("%d %s" % (size, unit)) if unit == "B" else ("%.1f %s" % (size, unit))
+        size /= 1024.0
+    return ""
+
+
+def bundle_info(out_dir: str) -> Dict[str, object]:
+    """What the manifest says about the build: model, inputs, precision per layer, versions."""
+    info = {}  # type: Dict[str, object]
+    export_path = os.path.join(out_dir, "export.json")
+    if os.path.isfile(export_path):
+        with open(export_path) as handle:
+            export = json.load(handle)
+        info.update({"model": export["model"], "inputs": export["inputs"],
+                     "outputs": export["outputs"], "weights": export["weights"],
+                     "versions": export["versions"]})
+    plan_path = os.path.join(out_dir, "plan.json")
+    if os.path.isfile(plan_path):
+        with open(plan_path) as handle:
+            info["mix_precision_per_layer"] = json.load(handle)["precisions"]
+    return info
+
+
+def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader,
+              method, percentile, holdout, precision, budget, eval_samples, device, out_dir,
+              progress, demo, say: Callable[[str], None]) -> Dict[str, object]:
+    from edgec.pipeline import StageRunner
+    from edgec.runtime.bundle import pack
+    from edgec.runtime.trt_detect import tensorrt_version
+    from edgec.stages import (ModelSource, stage_calibrate, stage_export, stage_quantize,
+                              stage_samples, stage_sweep)
+
+    notes = []  # type: List[str]
+    if demo:
+        model_name, data_dir = DEMO_MODEL, DEMO_DATA
+        notes.append("This was the demo default (lite-wav2lip, shipped demo data).")
+    if precision != "fp32" and not data_dir:
+        raise EdgecError("--precision %s needs calibration data: give --data DIR" % precision)
+    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
+    if not checkpoint and not onnx_path:
+        say("weights are random: no --checkpoint given")
+        notes.append("Weights were random (no --checkpoint): quality numbers describe "
+                     "quantization of a random network.")
+    stages = 1 + (2 if precision != "fp32" else 0) + (1 if precision == "mix" else 0) + \
+        (1 if precision != "fp32" else 0) + 1
+    runner = StageRunner(out_dir, total_stages=stages, report=say)
+    onnx_file = stage_export(runner, source)
+    report = None
+    if precision != "fp32":
+        store, _ = stage_samples(runner, source, onnx_file, data_dir, n_samples, seed, progress)
+        ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+        plan_path = None
+        if precision == "mix":
+            plan_path = stage_sweep(runner, source, onnx_file, ranges, store, budget, holdout,
+                                    eval_samples, 32, device, True, progress)
+        report = stage_quantize(runner, source, onnx_file, ranges, store, precision, plan_path,
+                                holdout, eval_samples, progress)
+    bundle_path = os.path.join(out_dir, "bundle.tar.gz")
+    runner.run("pack", {"files": _bundle_inputs(out_dir)}, [bundle_path],
+               lambda: pack(out_dir, bundle_path, bundle_info(out_dir)))
+
+    version = tensorrt_version()
+    if version is None:
+        notes.append("No engine was built: TensorRT is not installed here. On the Jetson: "
+                     "edgec build --bundle %s" % bundle_path)
+    else:
+        notes.append("TensorRT %s is installed, but this version of edgec has no engine builder "
+                     "yet: no engine was built." % version)
+    return {"out_dir": out_dir, "precision": precision, "bundle": bundle_path,
+            "stages": runner.log, "table": _table(out_dir, precision, report),
+            "quality": report["quality"]["onnxruntime"] if report else None,
+            "demo": demo, "tensorrt": version, "notes": notes}
+
+
+def _bundle_inputs(out_dir: str) -> Dict[str, str]:
+    from edgec.fileio import sha256_file
+    from edgec.runtime.bundle import BUNDLE_FILES
+
+    return {n: sha256_file(os.path.join(out_dir, n)) for n in BUNDLE_FILES
+            if os.path.isfile(os.path.join(out_dir, n))}
+
+
+def _table(out_dir: str, precision: str, report: Optional[Dict[str, object]]) -> List[List[str]]:
+    rows = []
+    describe = {"model.onnx": "FP32 ONNX (dynamic batch, parity-checked)",
+                "ranges.json": "activation statistics", "calib.cache": "TensorRT calibration cache",
+                "sensitivity.json": "sweep measurements", "sensitivity.png": "sweep plot",
+                "plan.json": "MIX precision plan", "bundle.tar.gz": "bundle for the device"}
+    if report is not None:
+        ort = report["quality"]["onnxruntime"]
+        mix = "%d FP16 / %d INT8 layers" % (len(report["fp16_layers"]), report["int8_layers"])
+        if report.get("int8_mac_share") is not None:
+            mix += ", %.0f%% of MACs INT8" % (100 * report["int8_mac_share"])
+        describe["model.%s.onnx" % precision] = "%s: %s; PSNR %.2f dB, SSIM %s vs FP32" % (
+            precision.upper(), mix, ort["psnr_db"], ort["ssim"])
+    for name in ("model.onnx", "model.%s.onnx" % precision, "ranges.json", "calib.cache",
+                 "sensitivity.json", "sensitivity.png", "plan.json", "bundle.tar.gz"):
+        path = os.path.join(out_dir, name)
+        if os.path.isfile(path) and name in describe:
+            rows.append([path, _size(path), describe[name]])
+    return rows

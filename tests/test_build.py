@@ -1,0 +1,133 @@
+import io
+import json
+import os
+import tarfile
+
+import pytest
+
+from edgec.errors import EdgecError
+from edgec.runtime.bundle import read_bundle
+
+
+@pytest.fixture(scope="module")
+def demo_build(tmp_path_factory):
+    """The README's first command: `edgec build` with no arguments (the demo default)."""
+    from click.testing import CliRunner
+
+    from edgec.cli import main
+
+    out = tmp_path_factory.mktemp("demo") / "edgec-out"
+    result = CliRunner().invoke(main, ["build", "-o", str(out)])
+    return out, result
+
+
+def test_demo_build_runs_end_to_end(demo_build):
+    out, result = demo_build
+    assert result.exit_code == 0, result.output
+    assert "demo default" in result.output
+    assert "weights are random" in result.output
+    assert "No engine was built: TensorRT is not installed" in result.output
+    for name in ("model.onnx", "model.mix.onnx", "calib.cache", "plan.json", "sensitivity.json",
+                 "sensitivity.png", "quality.json", "bundle.tar.gz"):
+        assert (out / name).is_file(), name
+    contents = read_bundle(str(out / "bundle.tar.gz"))
+    manifest = json.loads(contents["manifest.json"])
+    assert manifest["model"] == "lite-wav2lip"
+    assert set(manifest["mix_precision_per_layer"].values()) <= {"fp16", "int8"}
+    assert {"model.onnx", "model.mix.onnx", "plan.json", "calib.cache"} <= set(manifest["files"])
+
+
+def test_second_build_reuses_every_stage(run_cli, demo_build):
+    out, _ = demo_build
+    result = run_cli("build", "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert [s["stage"] for s in summary["stages"]] == [
+        "export", "samples", "calibrate", "sweep", "quantize-mix", "pack"]
+    assert all(s["reused"] for s in summary["stages"])
+
+
+def test_changed_option_reruns_only_what_depends_on_it(run_cli, demo_build, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(demo_build[0], out)
+    result = run_cli("build", "-o", out, "--budget", "psnr>=fp16-20", "--json")
+    assert result.exit_code == 0, result.output
+    reused = {s["stage"]: s["reused"] for s in json.loads(result.output)["stages"]}
+    assert reused["export"] and reused["samples"] and reused["calibrate"]
+    assert not reused["sweep"]
+
+
+def _rewrite(bundle, target, edit):
+    """A copy of `bundle` with its members passed through edit(name, data) -> list of TarInfo."""
+    with tarfile.open(bundle) as source, tarfile.open(target, "w:gz") as dest:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            for info, payload in edit(member.name, data):
+                dest.addfile(info, io.BytesIO(payload) if payload is not None else None)
+    return target
+
+
+def _file(name, data):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+@pytest.mark.parametrize("tamper", ["changed-file", "dot-dot", "absolute", "symlink",
+                                    "unlisted"])
+def test_tampered_bundles_are_refused(run_cli, demo_build, tmp_path, tamper):
+    bundle = str(demo_build[0] / "bundle.tar.gz")
+
+    def edit(name, data):
+        yield _file(name, data + b"x" if tamper == "changed-file" and name == "plan.json"
+                    else data)
+        if name == "manifest.json":
+            if tamper == "dot-dot":
+                yield _file("../escaped.txt", b"owned")
+            elif tamper == "absolute":
+                yield _file(str(tmp_path / "absolute.txt"), b"owned")
+            elif tamper == "symlink":
+                link = tarfile.TarInfo("calib.link")
+                link.type = tarfile.SYMTYPE
+                link.linkname = "/etc/passwd"
+                yield link, None
+            elif tamper == "unlisted":
+                yield _file("extra.py", b"print('hi')")
+
+    bad = _rewrite(bundle, str(tmp_path / "bad.tar.gz"), edit)
+    target = tmp_path / "deploy" / "target"
+    result = run_cli("build", "--bundle", bad, "-o", target)
+    assert result.exit_code == 2
+    assert "refusing the bundle" in result.output and bad in result.output
+    assert not target.exists()
+    assert not (tmp_path / "deploy" / "escaped.txt").exists()
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "absolute.txt").exists()
+    assert os.listdir(tmp_path / "deploy") == [] if (tmp_path / "deploy").exists() else True
+
+
+def test_good_bundle_unpacks_then_says_tensorrt_is_missing(run_cli, demo_build, tmp_path):
+    target = tmp_path / "target"
+    result = run_cli("build", "--bundle", demo_build[0] / "bundle.tar.gz", "-o", target)
+    assert result.exit_code == 2
+    assert "verified and unpacked" in result.output and "TensorRT is not installed" in result.output
+    assert (target / "model.mix.onnx").read_bytes() == \
+        (demo_build[0] / "model.mix.onnx").read_bytes()
+
+
+def test_pack_command(run_cli, demo_build, tmp_path):
+    result = run_cli("pack", demo_build[0], "-o", tmp_path / "b.tar.gz")
+    assert result.exit_code == 0, result.output
+    assert "model.mix.onnx" in read_bundle(str(tmp_path / "b.tar.gz"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli("pack", empty, "-o", tmp_path / "c.tar.gz")
+    assert result.exit_code == 2 and "model.onnx" in result.output
+
+
+def test_not_a_bundle(tmp_path):
+    path = tmp_path / "x.tar.gz"
+    path.write_bytes(b"not a tarball")
+    with pytest.raises(EdgecError):
+        read_bundle(str(path))
