@@ -10,7 +10,7 @@ setup(
     # The base install is the device path: it must stay installable on JetPack 4.6 (Python 3.6).
     install_requires=["numpy", "click>=7.0"],
     extras_require={
-        "build": ["torch", "onnx>=1.14", "onnxruntime>=1.16", "onnxslim", "av",
+        "build": ["torch", "onnx>=1.14", "onnxruntime>=1.16", "onnxslim", "onnx-graphsurgeon", "av",
                   "opencv-python-headless<5", "matplotlib", "tqdm"],
         "fid": ["pytorch-fid"],
         "dev": ["pytest", "mypy", "vermin", "scikit-image", "librosa", "scipy"],

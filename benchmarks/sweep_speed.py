@@ -41,6 +41,40 @@ def make_store(entry, path, count, seed=0):
     return writer.close({"source": "random inputs (benchmark)", "seed": seed})
 
 
+def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indices, names,
+                              configs, macs):
+    """Re-evaluate a spread of configurations in ONNX Runtime on a subset and compare."""
+    import torch
+
+    from edgec.quant.qdq import write_qdq
+    from edgec.quant.spec import PrecisionPlan
+    from edgec.quant.sweep import MetricSums, SweepEngine
+    from edgec.runtime.ort_backend import OnnxRuntimeRunner
+
+    subset = indices[:args.check_samples]
+    small = SweepEngine(evaluator, spec.layer_names, macs,
+                        ([b[n] for n in names] for b in store.batches(subset, 64)), args.device,
+                        peak=engine.peak)
+    with OnnxRuntimeRunner(os.path.join(args.work, args.model, "model.onnx")) as ref:
+        references = [torch.from_numpy(ref.infer(b)["output"]) for b in store.batches(subset, 64)]
+    chosen = configs[::max(1, len(configs) // args.check_configs)][:args.check_configs]
+    rows = []
+    for config in chosen:
+        ours = small.evaluate_plan(config.precisions)
+        sums = MetricSums()
+        data = write_qdq(model, spec, PrecisionPlan(config.precisions)).SerializeToString()
+        with OnnxRuntimeRunner(data) as runner:
+            for batch, reference in zip(store.batches(subset, 64), references):
+                sums.update(reference, torch.from_numpy(runner.infer(batch)["output"]),
+                            engine.peak)
+        theirs = sums.result(engine.peak, engine.has_ssim)
+        rows.append({"configuration": config.key, "edgec_psnr_db": ours["psnr_db"],
+                     "onnxruntime_psnr_db": theirs["psnr_db"]})
+    return {"samples": len(subset), "rows": rows,
+            "max_psnr_gap_db": max(abs(r["edgec_psnr_db"] - r["onnxruntime_psnr_db"])
+                                   for r in rows)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -52,6 +86,10 @@ def main():
     parser.add_argument("--work", default="/tmp/edgec-sweep-bench")
     parser.add_argument("--no-naive", action="store_true")
     parser.add_argument("--naive-cached-reference", action="store_true")
+    parser.add_argument("--check-configs", type=int, default=6,
+                        help="with --no-naive: configurations re-evaluated in ONNX Runtime on "
+                             "--check-samples samples to check the fast path's numbers")
+    parser.add_argument("--check-samples", type=int, default=256)
     parser.add_argument("--output", default=None, help="write the report JSON here too")
     parser.add_argument("--analysis", choices=["all", "per-layer"], default="all",
                         help="per-layer: only each layer alone INT8 / alone FP16")
@@ -177,6 +215,9 @@ def main():
         if max(gaps) > 1.0:
             print(json.dumps(report, indent=2))
             sys.exit("edgec and the naive loop disagree by %.2f dB: a measuring bug" % max(gaps))
+    if args.no_naive and args.check_configs:
+        report["check"] = check_against_onnxruntime(
+            args, engine, evaluator, spec, model, store, indices, names, configs, macs)
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:

@@ -26,6 +26,12 @@ class EdgecGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except ImportError as exc:
+            # Workstation stages need the `build` extra; the device path needs only numpy.
+            name = getattr(exc, "name", None) or str(exc)
+            click.echo("error: this command needs the Python package %r, which is not installed "
+                       "here: pip install 'edgec[build]'" % name, err=True)
+            sys.exit(2)
 
 
 def _compose(*decorators):

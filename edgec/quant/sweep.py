@@ -109,8 +109,9 @@ class SweepEngine(object):
         evaluator.to(memory_format=self.memory_format)
         self.batches = [[self._place(torch.from_numpy(np.ascontiguousarray(a)).to(device))
                          for a in batch] for batch in batches]
-        self.references = [self._run_uniform("fp32", batch).contiguous()
+        self.references = [self._run_uniform("fp32", batch).float().contiguous()
                            for batch in self.batches]
+        evaluator.use_half_activations(device == "cuda")
         if peak is None:
             lo = min(float(r.min()) for r in self.references)
             hi = max(float(r.max()) for r in self.references)
@@ -130,7 +131,7 @@ class SweepEngine(object):
     @torch.no_grad()
     def _run_uniform(self, precision: str, batch):
         self._set({l: precision for l in self.layers})
-        return self.evaluator(*batch)
+        return self.evaluator(*batch).float()
 
     def evaluate_batches(self, configs: List[Config], sums: Dict[str, MetricSums],
                          start_batch: int, on_batch: Callable[[int], None]) -> None:
