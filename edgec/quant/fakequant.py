@@ -3,10 +3,10 @@ switchable module that computes FP32, FP16 or INT8 exactly as the Q/DQ ONNX of e
 does, from the same QuantSpec. Switching a layer's precision is an attribute change, so a sweep
 evaluates hundreds of plans without rebuilding anything.
 
-INT8 on CUDA runs as an integer-valued convolution in float16 (|q| <= 128 is exact there, the
-tensor cores accumulate in float32) rescaled by s_x * s_w afterwards: the same numbers as
-dequantize-then-convolve, at tensor-core speed. On the CPU it dequantizes and convolves in
-float32.
+INT8 on CUDA runs as an integer-valued convolution in TF32 (|q| <= 128 is exact in its 10-bit
+mantissa, products and sums are float32), rescaled by s_x * s_w afterwards: the same numbers as
+dequantize-then-convolve, on tensor cores. (Float16 would overflow: the integer sums reach 1e8.)
+On the CPU it dequantizes and convolves in float32.
 """
 import operator
 from typing import Dict, List, Optional
@@ -29,9 +29,9 @@ def _half_round(t: torch.Tensor) -> torch.Tensor:
     return t.half().float()
 
 
-def _quantize_to_half(x: torch.Tensor, scale: float) -> torch.Tensor:
-    """Integer activation codes as float16 (exact for |q| <= 128)."""
-    return torch.clamp(torch.round(x.float() / scale), ACT_QMIN, ACT_QMAX).half()
+def _quantize_codes(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """Integer activation codes, as float32 values."""
+    return torch.clamp(torch.round(x.float() / scale), ACT_QMIN, ACT_QMAX)
 
 
 def _rescale(acc: torch.Tensor, out_scale: torch.Tensor, bias) -> torch.Tensor:
@@ -83,7 +83,7 @@ class SwitchableConv(nn.Module):
         # Half-precision copies made once (converting per call cost a third of a GPU sweep).
         self.register_buffer("weight_half", weight.half())
         self.register_buffer("bias_half", bias.half() if bias is not None else None)
-        self.register_buffer("weight_int_half", self.weight_int.half())
+
         self.act_scale = float(layer.act_scale)
         self.precision = "fp32"
         self.name = layer.name
@@ -109,8 +109,13 @@ class SwitchableConv(nn.Module):
             return _half_round(self._conv(_half_round(x), _half_round(self.weight), bias))
         # int8
         if x.is_cuda:
-            q = _fused(_quantize_to_half)(x, self.act_scale)
-            acc = self._conv(q, self.weight_int_half, None)
+            q = _fused(_quantize_codes)(x, self.act_scale)
+            previous = torch.backends.cudnn.allow_tf32
+            torch.backends.cudnn.allow_tf32 = True  # exact here: integer codes, see above
+            try:
+                acc = self._conv(q, self.weight_int, None)
+            finally:
+                torch.backends.cudnn.allow_tf32 = previous
             shape = [1, -1] + [1] * self.ndim
             bias = self.bias.reshape(shape) if self.bias is not None else None
             rescale = _rescale_half if self.half_activations else _rescale

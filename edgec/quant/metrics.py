@@ -83,6 +83,10 @@ class QualityAccumulator(object):
     def result(self) -> Dict[str, object]:
         mse = self.sq_err / max(1, self.count)
         peak = self._peak()
+        if not math.isfinite(mse):
+            # Inf or NaN outputs (an FP16 overflow, say): no number, and no budget is met.
+            return {"psnr_db": None, "ssim": None, "max_abs_error": None, "nonfinite": True,
+                    "samples": self.samples}
         psnr = PSNR_IDENTICAL if mse <= 0 else min(PSNR_IDENTICAL,
                                                    10 * math.log10(peak ** 2 / mse))
         return {"psnr_db": round(psnr, 4), "ssim": (round(self.ssim_sum / self.samples, 6)

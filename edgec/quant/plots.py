@@ -20,8 +20,8 @@ def plot_sensitivity(record: Dict[str, object], path: str) -> None:
     x = list(range(len(names)))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(10, 0.32 * len(names) + 3), 9))
 
-    drops = [r["drop_when_int8"] for r in rows]
-    gains = [r["gain_when_fp16"] for r in rows]
+    drops = [r["drop_when_int8"] or 0.0 for r in rows]  # None: non-finite outputs
+    gains = [r["gain_when_fp16"] or 0.0 for r in rows]
     width = 0.4
     top.bar([i - width / 2 for i in x], drops, width, label="%s drop: layer alone INT8 (rest FP16)"
             % label, color="#d62728")
@@ -42,7 +42,9 @@ def plot_sensitivity(record: Dict[str, object], path: str) -> None:
     for direction, style, text in (("head_fp16", "-o", "first k layers FP16, rest INT8"),
                                    ("tail_fp16", "-s", "last k layers FP16, rest INT8")):
         points = results["boundary"][direction]
-        bottom.plot([p["k"] for p in points], [p["metrics"][metric] for p in points], style,
+        bottom.plot([p["k"] for p in points],
+                    [p["metrics"][metric] if p["metrics"][metric] is not None else float("nan")
+                     for p in points], style,
                     markersize=3, label=text)
     bottom.axhline(results["all_fp16"][metric], color="gray", linestyle="--", label="all FP16")
     bottom.axhline(results["all_int8"][metric], color="black", linestyle=":", label="all INT8")

@@ -85,6 +85,10 @@ class MetricSums(object):
 
     def result(self, peak: float, has_ssim: bool) -> Dict[str, object]:
         mse = self.sq_err / max(1, self.count)
+        if not math.isfinite(mse):
+            # Inf or NaN outputs (an FP16 overflow, say): no number, and no budget is met.
+            return {"psnr_db": None, "ssim": None, "max_abs_error": None, "nonfinite": True,
+                    "samples": self.samples}
         psnr = PSNR_IDENTICAL if mse <= 0 else min(PSNR_IDENTICAL,
                                                    10 * math.log10(peak ** 2 / mse))
         return {"psnr_db": round(psnr, 4),
@@ -234,7 +238,7 @@ def select_plan(engine: SweepEngine, budget: Budget, gains: Dict[str, float],
                       "metrics": metrics, "meets_budget": ok})
         return ok, metrics
 
-    if not budget.holds(all_fp16, all_fp16):
+    if all_fp16.get(budget.primary_metric) is None or not budget.holds(all_fp16, all_fp16):
         raise EdgecError("budget %s cannot be met even with every layer in FP16 (%s): loosen it"
                          % (budget.text(), _metric_text(all_fp16)))
     chosen = []  # type: List[str]
@@ -260,7 +264,14 @@ def select_plan(engine: SweepEngine, budget: Budget, gains: Dict[str, float],
             "fp16_layers": [l for l in layers if l in chosen], "metrics": verified}
 
 
+def _difference(a, b):
+    """a - b rounded, or None where either side had non-finite outputs."""
+    return None if a is None or b is None else round(a - b, 6)
+
+
 def _metric_text(metrics) -> str:
+    if metrics.get("psnr_db") is None:
+        return "non-finite outputs"
     return "PSNR %.2f dB%s" % (metrics["psnr_db"], ", SSIM %.4f" % metrics["ssim"]
                                if metrics.get("ssim") is not None else "")
 
@@ -301,11 +312,12 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
     gains = {}
     for layer in layers:
         int8_alone, fp16_alone = result_of("int8_alone/" + layer), result_of("fp16_alone/" + layer)
-        gains[layer] = fp16_alone[metric] - all_int8[metric]
+        drop = _difference(all_fp16[metric], int8_alone[metric])
+        gain = _difference(fp16_alone[metric], all_int8[metric])
+        gains[layer] = gain if gain is not None else 0.0
         per_layer.append({"layer": layer, "macs": engine.macs[layer],
                           "int8_alone": int8_alone, "fp16_alone": fp16_alone,
-                          "drop_when_int8": round(all_fp16[metric] - int8_alone[metric], 6),
-                          "gain_when_fp16": round(gains[layer], 6)})
+                          "drop_when_int8": drop, "gain_when_fp16": gain})
     boundary = {direction: [dict(k=k, fp16_layers=(layers[:k] if direction == "head_fp16"
                                                    else layers[len(layers) - k:]),
                                  **{"metrics": result_of("%s/%d" % (direction, k))})
