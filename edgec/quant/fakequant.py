@@ -39,9 +39,6 @@ def _rescale(acc: torch.Tensor, out_scale: torch.Tensor, bias) -> torch.Tensor:
     return out + bias if bias is not None else out
 
 
-def _rescale_half(acc: torch.Tensor, out_scale: torch.Tensor, bias) -> torch.Tensor:
-    return _rescale(acc, out_scale, bias).half()
-
 
 _FUSED = {}
 
@@ -87,10 +84,6 @@ class SwitchableConv(nn.Module):
         self.act_scale = float(layer.act_scale)
         self.precision = "fp32"
         self.name = layer.name
-        # CUDA only, set by the GPU sweep: FP16/INT8 layers hand float16 activations to the next
-        # op, as TensorRT's FP16/INT8 engines do, instead of widening to float32 between layers
-        # as the ONNX graph does (that traffic was most of a GPU sweep's time).
-        self.half_activations = False
 
     def _conv(self, x, weight, bias):
         fn = {(False, 1): F.conv1d, (False, 2): F.conv2d, (False, 3): F.conv3d,
@@ -103,8 +96,7 @@ class SwitchableConv(nn.Module):
             return self._conv(x, self.weight, self.bias)
         if self.precision == "fp16":
             if x.is_cuda:
-                out = self._conv(x.half(), self.weight_half, self.bias_half)
-                return out if self.half_activations else out.float()
+                return self._conv(x.half(), self.weight_half, self.bias_half).float()
             bias = _half_round(self.bias) if self.bias is not None else None
             return _half_round(self._conv(_half_round(x), _half_round(self.weight), bias))
         # int8
@@ -118,8 +110,7 @@ class SwitchableConv(nn.Module):
                 torch.backends.cudnn.allow_tf32 = previous
             shape = [1, -1] + [1] * self.ndim
             bias = self.bias.reshape(shape) if self.bias is not None else None
-            rescale = _rescale_half if self.half_activations else _rescale
-            return _fused(rescale)(acc, self.out_scale.reshape(shape), bias)
+            return _fused(_rescale)(acc, self.out_scale.reshape(shape), bias)
         return self._conv(fake_quant(x, self.act_scale), self.weight_dq, self.bias)
 
 
@@ -171,10 +162,6 @@ class FakeQuantModel(nn.Module):
         graph_module.recompile()
         self.graph_module = graph_module.eval()
         self.spec = spec
-
-    def use_half_activations(self, enabled: bool) -> None:
-        for switch in self.switches.values():
-            switch.half_activations = enabled
 
     def set_plan(self, plan: PrecisionPlan) -> None:
         for name, switch in self.switches.items():

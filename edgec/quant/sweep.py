@@ -115,7 +115,6 @@ class SweepEngine(object):
                          for a in batch] for batch in batches]
         self.references = [self._run_uniform("fp32", batch).float().contiguous()
                            for batch in self.batches]
-        evaluator.use_half_activations(device == "cuda")
         if peak is None:
             lo = min(float(r.min()) for r in self.references)
             hi = max(float(r.max()) for r in self.references)
