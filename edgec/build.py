@@ -3,7 +3,6 @@ import json
 import os
 from typing import Callable, Dict, List, Optional
 
-from edgec.errors import EdgecError
 
 DEMO_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo")
 DEMO_MODEL = "lite-wav2lip"
@@ -41,15 +40,13 @@ def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
     from edgec.pipeline import StageRunner
     from edgec.runtime.bundle import pack
     from edgec.runtime.trt_detect import tensorrt_version
-    from edgec.stages import (ModelSource, stage_calibrate, stage_export, stage_quantize,
-                              stage_samples, stage_sweep)
+    from edgec.stages import (ModelSource, calibrated_model, stage_export, stage_quantize,
+                              stage_sweep)
 
     notes = []  # type: List[str]
     if demo:
         model_name, data_dir = DEMO_MODEL, DEMO_DATA
         notes.append("This was the demo default (lite-wav2lip, shipped demo data).")
-    if precision != "fp32" and not data_dir:
-        raise EdgecError("--precision %s needs calibration data: give --data DIR" % precision)
     source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
     if not checkpoint and not onnx_path:
         say("weights are random: no --checkpoint given")
@@ -58,11 +55,12 @@ def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
     stages = 1 + (2 if precision != "fp32" else 0) + (1 if precision == "mix" else 0) + \
         (1 if precision != "fp32" else 0) + 1
     runner = StageRunner(out_dir, total_stages=stages, report=say)
-    onnx_file = stage_export(runner, source)
     report = None
-    if precision != "fp32":
-        store, _ = stage_samples(runner, source, onnx_file, data_dir, n_samples, seed, progress)
-        ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+    if precision == "fp32":
+        stage_export(runner, source)
+    else:
+        onnx_file, store, _, ranges = calibrated_model(
+            runner, source, data_dir, n_samples, seed, method, percentile, holdout, progress)
         plan_path = None
         if precision == "mix":
             plan_path = stage_sweep(runner, source, onnx_file, ranges, store, budget, holdout,

@@ -182,15 +182,12 @@ def calibrate(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
     (TensorRT's calibration-cache format), plus the model's ONNX and the sample store."""
     from edgec.calib.store import SampleStore
     from edgec.pipeline import StageRunner
-    from edgec.stages import ModelSource, stage_calibrate, stage_export, stage_samples
+    from edgec.stages import ModelSource, calibrated_model
 
-    if not data_dir:
-        raise EdgecError("--data is required: a folder of calibration videos or arrays")
     source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
     runner = StageRunner(out_dir)
-    onnx_file = stage_export(runner, source)
-    store, summary = stage_samples(runner, source, onnx_file, data_dir, n_samples, seed, progress)
-    ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+    onnx_file, store, summary, ranges = calibrated_model(
+        runner, source, data_dir, n_samples, seed, method, percentile, holdout, progress)
     result = {"onnx": onnx_file, "samples": store, "ranges": ranges,
               "cache": os.path.join(out_dir, "calib.cache"), "data": summary,
               "stages": runner.log}
@@ -221,16 +218,12 @@ def quantize(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, see
     """Write model.<precision>.onnx (Q/DQ INT8, FP16 casts) and its quality vs FP32 on
     held-out samples (quality.json), running export and calibration first when needed."""
     from edgec.pipeline import StageRunner
-    from edgec.stages import (ModelSource, stage_calibrate, stage_export, stage_quantize,
-                              stage_samples)
+    from edgec.stages import ModelSource, calibrated_model, stage_quantize
 
-    if not data_dir:
-        raise EdgecError("--data is required: quantization needs calibration data")
     source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
     runner = StageRunner(out_dir)
-    onnx_file = stage_export(runner, source)
-    store, summary = stage_samples(runner, source, onnx_file, data_dir, n_samples, seed, progress)
-    ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+    onnx_file, store, _, ranges = calibrated_model(
+        runner, source, data_dir, n_samples, seed, method, percentile, holdout, progress)
     report = stage_quantize(runner, source, onnx_file, ranges, store, precision, plan_path,
                             holdout, eval_samples, progress)
     if as_json:
@@ -263,31 +256,16 @@ def sweep(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, 
           out_dir, progress, as_json):
     """Layer-wise INT8 sensitivity sweep and automatic MIX plan: writes sensitivity.json,
     sensitivity.png and plan.json (ready for `edgec quantize --precision mix`)."""
-    import shutil
-
     from edgec.pipeline import StageRunner
-    from edgec.stages import (ModelSource, stage_calibrate, stage_export, stage_samples,
-                              stage_sweep)
-
-    if not data_dir:
-        raise EdgecError("--data is required: the sweep evaluates on held-out calibration data")
     from edgec.quant.budget import Budget
+    from edgec.stages import ModelSource, calibrated_model, stage_sweep
 
     Budget.parse(budget)  # reject a bad budget before any work
     source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
     runner = StageRunner(out_dir)
-    onnx_file = stage_export(runner, source)
-    store, _ = stage_samples(runner, source, onnx_file, data_dir, n_samples, seed, progress)
-    if ranges_path:
-        from edgec.quant.calibrate import load_ranges
-
-        load_ranges(ranges_path)
-        target = os.path.join(out_dir, "ranges.json")
-        if os.path.abspath(ranges_path) != os.path.abspath(target):
-            shutil.copyfile(ranges_path, target)
-        ranges = target
-    else:
-        ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+    onnx_file, store, _, ranges = calibrated_model(
+        runner, source, data_dir, n_samples, seed, method, percentile, holdout, progress,
+        ranges_path)
     try:
         plan_path = stage_sweep(runner, source, onnx_file, ranges, store, budget, holdout,
                                 eval_samples, batch_size, device, resume, progress)

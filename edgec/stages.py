@@ -172,3 +172,28 @@ def stage_sweep(runner: StageRunner, source: ModelSource, onnx_path: str, ranges
     runner.run("sweep", key, [os.path.join(out, n) for n in
                               ("sensitivity.json", "plan.json", "sensitivity.png")], work)
     return os.path.join(out, "plan.json")
+
+
+def calibrated_model(runner: StageRunner, source: ModelSource, data_dir: Optional[str], n: int,
+                     seed: int, method: str, percentile: float, holdout: float,
+                     progress: bool = True, ranges_path: Optional[str] = None
+                     ) -> Tuple[str, str, Dict[str, object], str]:
+    """export -> samples -> calibrate (or the user's ranges file): what calibrate, quantize,
+    sweep and build all start with. Returns (onnx, sample store, data summary, ranges)."""
+    if not data_dir:
+        raise EdgecError("--data is required: this command needs calibration data (a folder of "
+                         "videos, Wav2Lip frame folders or .npz/.npy arrays)")
+    onnx_file = stage_export(runner, source)
+    store, summary = stage_samples(runner, source, onnx_file, data_dir, n, seed, progress)
+    if ranges_path:
+        import shutil
+
+        from edgec.quant.calibrate import load_ranges
+
+        load_ranges(ranges_path)  # a clear error for a file that is not a ranges file
+        target = os.path.join(runner.out_dir, "ranges.json")
+        if os.path.abspath(ranges_path) != os.path.abspath(target):
+            shutil.copyfile(ranges_path, target)
+        return onnx_file, store, summary, target
+    ranges = stage_calibrate(runner, onnx_file, store, method, percentile, holdout, progress)
+    return onnx_file, store, summary, ranges

@@ -5,7 +5,6 @@ elsewhere); nothing is written until every check passed, and then atomically.
 """
 import io
 import os
-import tempfile
 import warnings
 from typing import Dict, List, Optional
 

@@ -5,7 +5,7 @@ Given the activations of a base configuration (all FP16, or all INT8) for a batc
 configuration only recomputes the nodes that depend on a layer whose precision differs from the
 base; every other value (the prefix, and skip connections from it) is reused.
 """
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Dict, List, Sequence, Set
 
 import torch
 from torch import fx

@@ -68,7 +68,7 @@ def write_qdq(model: onnx.ModelProto, spec: QuantSpec, plan: PrecisionPlan) -> o
     plan.check_layers(spec.layer_names, "for this model")
     graph = gs.import_onnx(model)
     layer_nodes = [n for n in graph.nodes if n.name in spec.layers]
-    dequantized_inputs = {}  # type: Dict[str, gs.Variable]
+    dequantized_inputs: Dict[str, gs.Variable] = {}
     for node in layer_nodes:
         precision = plan.of(node.name)
         layer = spec.layers[node.name]

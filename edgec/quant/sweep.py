@@ -241,20 +241,17 @@ def select_plan(engine: SweepEngine, budget: Budget, gains: Dict[str, float],
         raise EdgecError("budget %s cannot be met even with every layer in FP16 (%s): loosen it"
                          % (budget.text(), _metric_text(all_fp16)))
     chosen = []  # type: List[str]
-    ok, metrics = budget.holds(all_int8, all_fp16), all_int8
+    ok = budget.holds(all_int8, all_fp16)
     for layer in order:
         if ok:
             break
         chosen.append(layer)
-        ok, metrics = check(set(chosen), "add %s" % layer)
+        ok, _ = check(set(chosen), "add %s" % layer)
     # Prune: drop FP16 layers (cheapest gain per MAC first) while the budget still holds.
     for layer in sorted(chosen, key=lambda l: gains[l] / max(1, engine.macs[l])):
-        if len(chosen) <= 0:
-            break
         trial = [l for l in chosen if l != layer]
-        trial_ok, trial_metrics = check(set(trial), "drop %s" % layer)
-        if trial_ok:
-            chosen, metrics = trial, trial_metrics
+        if check(set(trial), "drop %s" % layer)[0]:
+            chosen = trial
     final = plan_with(set(chosen))
     verified = evaluate(final)
     if not budget.holds(verified, all_fp16):

@@ -3,7 +3,7 @@ execution providers where installed). What the tests execute. Python 3.6 compati
 import os
 from typing import Any, Dict, List, Optional  # noqa: F401
 
-import numpy as np
+import numpy as np  # noqa: F401  (type comments)
 
 from edgec.errors import EdgecError
 from edgec.runtime.runner import Runner, TensorInfo
