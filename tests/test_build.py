@@ -131,3 +131,21 @@ def test_not_a_bundle(tmp_path):
     path.write_bytes(b"not a tarball")
     with pytest.raises(EdgecError):
         read_bundle(str(path))
+
+
+def test_device_path_runs_without_torch_or_onnx(demo_build, tmp_path):
+    """`edgec build --bundle` on a device: no torch, no onnx, no onnxruntime importable."""
+    import subprocess
+    import sys
+
+    blocker = ("import sys\n"
+               "for name in ('torch', 'onnx', 'onnxruntime', 'onnxslim', 'cv2', 'av'):\n"
+               "    sys.modules[name] = None\n"
+               "from edgec.cli import main\n"
+               "sys.argv = ['edgec', 'build', '--bundle', %r, '-o', %r]\n"
+               "main()\n" % (str(demo_build[0] / "bundle.tar.gz"), str(tmp_path / "t")))
+    result = subprocess.run([sys.executable, "-c", blocker], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    assert result.returncode == 2, result.stdout
+    assert "verified and unpacked" in result.stdout and "Traceback" not in result.stdout
+    assert (tmp_path / "t" / "plan.json").is_file()
