@@ -28,7 +28,8 @@ def main():
     from edgec.quant.calibrate import calibrate, load_ranges
     from edgec.quant.fakequant import build_evaluator
     from edgec.quant.spec import QuantSpec
-    from edgec.quant.sweep import MetricSums, SweepEngine, phase1_configs
+    from edgec.quant.metrics import QualitySums
+    from edgec.quant.sweep import SweepEngine, phase1_configs
     from edgec.quant.sweep_stage import layer_macs
 
     entry = get_model(args.model)
@@ -49,7 +50,7 @@ def main():
                                              store.batches(range(count), args.batch_size)),
                          args.device)
     configs = [c for c in phase1_configs(spec.layer_names).values()][:12]
-    sums = {c.key: MetricSums() for c in configs}
+    sums = {c.key: QualitySums() for c in configs}
     engine.evaluate_batches(configs[:2], sums, 0, lambda d: None)  # warm-up
     activities = [torch.profiler.ProfilerActivity.CPU]
     if args.device == "cuda":

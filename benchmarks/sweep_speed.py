@@ -48,7 +48,8 @@ def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indic
 
     from edgec.quant.qdq import write_qdq
     from edgec.quant.spec import PrecisionPlan
-    from edgec.quant.sweep import MetricSums, SweepEngine
+    from edgec.quant.metrics import QualitySums
+    from edgec.quant.sweep import SweepEngine
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
     subset = indices[:args.check_samples]
@@ -61,13 +62,13 @@ def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indic
     rows = []
     for config in chosen:
         ours = small.evaluate_plan(config.precisions)
-        sums = MetricSums()
+        sums = QualitySums()
         data = write_qdq(model, spec, PrecisionPlan(config.precisions)).SerializeToString()
         with OnnxRuntimeRunner(data) as runner:
             for batch, reference in zip(store.batches(subset, 64), references):
                 sums.update(reference, torch.from_numpy(runner.infer(batch)["output"]),
                             engine.peak)
-        theirs = sums.result(engine.peak, engine.has_ssim)
+        theirs = sums.result(engine.peak)
         rows.append({"configuration": config.key, "edgec_psnr_db": ours["psnr_db"],
                      "onnxruntime_psnr_db": theirs["psnr_db"]})
     return {"samples": len(subset), "rows": rows,
@@ -106,7 +107,8 @@ def main():
     from edgec.quant.qdq import write_qdq
     from edgec.quant.quantize import held_out_indices
     from edgec.quant.spec import PrecisionPlan, QuantSpec
-    from edgec.quant.sweep import MetricSums, SweepEngine, phase1_configs
+    from edgec.quant.metrics import QualitySums
+    from edgec.quant.sweep import SweepEngine, phase1_configs
     from edgec.quant.sweep_stage import layer_macs
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
@@ -148,20 +150,20 @@ def main():
         torch.cuda.synchronize()
     setup = time.perf_counter() - start
     # Warm-up, not measured: kernel selection and allocator growth on the first batch.
-    warm = {c.key: MetricSums() for c in configs[:4]}
+    warm = {c.key: QualitySums() for c in configs[:4]}
     first = engine.batches
     engine.batches, engine.references = first[:1], engine.references
     engine.evaluate_batches(configs[:4], warm, 0, lambda done: None)
     engine.batches = first
     if args.device == "cuda":
         torch.cuda.synchronize()
-    ours = {c.key: MetricSums() for c in configs}
+    ours = {c.key: QualitySums() for c in configs}
     start = time.perf_counter()
     engine.evaluate_batches(configs, ours, 0, lambda done: None)
     if args.device == "cuda":
         torch.cuda.synchronize()
     edgec_seconds = time.perf_counter() - start
-    ours_results = {k: s.result(engine.peak, engine.has_ssim) for k, s in ours.items()}
+    ours_results = {k: s.result(engine.peak) for k, s in ours.items()}
 
     report = {
         "model": args.model, "samples": len(indices), "layers": len(spec.layer_names),
@@ -186,14 +188,14 @@ def main():
         for config in configs:
             plan = PrecisionPlan(config.precisions)
             data = write_qdq(model, spec, plan).SerializeToString()
-            sums = MetricSums()
+            sums = QualitySums()
             with OnnxRuntimeRunner(data) as runner:
                 for number, batch in enumerate(store.batches(indices, args.batch_size)):
                     reference = (cached[number] if cached is not None
                                  else torch.from_numpy(fp32.infer(batch)["output"]))
                     sums.update(reference, torch.from_numpy(runner.infer(batch)["output"]),
                                 engine.peak)
-            naive[config.key] = sums.result(engine.peak, engine.has_ssim)
+            naive[config.key] = sums.result(engine.peak)
         naive_seconds = time.perf_counter() - start
         # Agreement where INT8 error dominates: configurations at least 6 dB below all-FP16.
         # Closer to FP16, both sides measure float rounding noise (ONNX Runtime's FP16 kernels

@@ -12,7 +12,7 @@ import onnx
 from edgec.calib.store import SampleStore
 from edgec.fileio import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from edgec.quant.calibrate import DEFAULT_HOLDOUT, load_ranges
-from edgec.quant.metrics import QualityAccumulator
+from edgec.quant.metrics import QualitySums, output_peak
 from edgec.quant.qdq import write_qdq
 from edgec.quant.spec import PrecisionPlan, QuantSpec
 from edgec.quant.quality_files import merge_quality
@@ -43,33 +43,35 @@ def held_out_indices(store: SampleStore, holdout: float, limit: int) -> np.ndarr
 def evaluate_onnx(reference_onnx, candidate_onnx, store: SampleStore, indices,
                   batch_size: int = 32, evaluator=None, progress: bool = True):
     """Quality of candidate vs reference in ONNX Runtime; with `evaluator` (a FakeQuantModel set
-    to the same plan), also the evaluator's quality and its agreement with ONNX Runtime."""
+    to the same plan), also the evaluator's quality and its agreement with ONNX Runtime. The FP32
+    reference outputs are computed first, so every metric uses the same peak."""
     import torch
 
     from edgec.progress import progress_bar
 
-    ort_quality, eval_quality, agreement = (QualityAccumulator(), QualityAccumulator(),
-                                            QualityAccumulator())
-    with OnnxRuntimeRunner(reference_onnx) as ref, OnnxRuntimeRunner(candidate_onnx) as cand:
+    with OnnxRuntimeRunner(reference_onnx) as ref:
         name = ref.outputs()[0].name
         input_names = [i.name for i in ref.inputs()]
-        n_batches = (len(indices) + batch_size - 1) // batch_size
-        with progress_bar(n_batches, "quality", "batch", progress) as bar:
-            for batch in store.batches(indices, batch_size):
-                expected = ref.infer(batch)[name]
-                got = cand.infer(batch)[name]
-                ort_quality.update(torch.from_numpy(expected), torch.from_numpy(got))
+        references = [torch.from_numpy(ref.infer(batch)[name])
+                      for batch in store.batches(indices, batch_size)]
+    peak = output_peak(references)
+    ort_quality, eval_quality, agreement = QualitySums(), QualitySums(), QualitySums()
+    with OnnxRuntimeRunner(candidate_onnx) as cand:
+        with progress_bar(len(references), "quality", "batch", progress) as bar:
+            for batch, expected in zip(store.batches(indices, batch_size), references):
+                got = torch.from_numpy(cand.infer(batch)[name])
+                ort_quality.update(expected, got, peak)
                 if evaluator is not None:
                     with torch.no_grad():
                         ours = evaluator(*[torch.from_numpy(np.array(batch[n]))
                                            for n in input_names])
-                    eval_quality.update(torch.from_numpy(expected), ours)
-                    agreement.update(torch.from_numpy(got), ours)
+                    eval_quality.update(expected, ours, peak)
+                    agreement.update(got, ours, peak)
                 bar.update(1)
-    report = {"onnxruntime": ort_quality.result()}
+    report = {"onnxruntime": ort_quality.result(peak)}
     if evaluator is not None:
-        report["evaluator"] = eval_quality.result()
-        report["evaluator_vs_onnxruntime"] = agreement.result()
+        report["evaluator"] = eval_quality.result(peak)
+        report["evaluator_vs_onnxruntime"] = agreement.result(peak)
     return report
 
 

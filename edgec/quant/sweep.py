@@ -16,7 +16,6 @@ State is checkpointed atomically after every batch of phase 1 and every plan of 
 interrupted sweep resumes where it stopped and ends with the same numbers.
 """
 import json
-import math
 import os
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -26,7 +25,7 @@ import torch
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_json, sha256_bytes
 from edgec.quant.budget import Budget
-from edgec.quant.metrics import PSNR_IDENTICAL, ssim_per_sample
+from edgec.quant.metrics import QualitySums, output_peak
 from edgec.quant.partial import PartialRunner
 
 STATE_FORMAT = "edgec-sweep-state/1"
@@ -57,45 +56,6 @@ def phase1_configs(layers: Sequence[str]) -> Dict[str, Config]:
     return configs
 
 
-class MetricSums(object):
-    """Running sums for one configuration (plain floats: JSON-checkpointable, exact on resume)."""
-
-    def __init__(self, data: Optional[Dict[str, float]] = None):
-        data = data or {}
-        self.sq_err = data.get("sq_err", 0.0)
-        self.count = data.get("count", 0)
-        self.max_err = data.get("max_err", 0.0)
-        self.ssim_sum = data.get("ssim_sum", 0.0)
-        self.samples = data.get("samples", 0)
-
-    def update(self, reference: torch.Tensor, candidate: torch.Tensor, peak: float) -> None:
-        reference = reference.float().contiguous()
-        candidate = candidate.float().contiguous()  # SSIM's filters run 2x faster contiguous
-        diff = candidate - reference
-        self.sq_err += float((diff * diff).sum(dtype=torch.float64))
-        self.count += diff.numel()
-        self.max_err = max(self.max_err, float(diff.abs().max()))
-        if reference.dim() == 4 and min(reference.shape[2:]) >= 11:
-            self.ssim_sum += float(ssim_per_sample(reference, candidate, peak).double().sum())
-        self.samples += reference.shape[0]
-
-    def to_dict(self) -> Dict[str, float]:
-        return {"sq_err": self.sq_err, "count": self.count, "max_err": self.max_err,
-                "ssim_sum": self.ssim_sum, "samples": self.samples}
-
-    def result(self, peak: float, has_ssim: bool) -> Dict[str, object]:
-        mse = self.sq_err / max(1, self.count)
-        if not math.isfinite(mse):
-            # Inf or NaN outputs (an FP16 overflow, say): no number, and no budget is met.
-            return {"psnr_db": None, "ssim": None, "max_abs_error": None, "nonfinite": True,
-                    "samples": self.samples}
-        psnr = PSNR_IDENTICAL if mse <= 0 else min(PSNR_IDENTICAL,
-                                                   10 * math.log10(peak ** 2 / mse))
-        return {"psnr_db": round(psnr, 4),
-                "ssim": round(self.ssim_sum / self.samples, 6) if has_ssim else None,
-                "max_abs_error": round(self.max_err, 8), "samples": self.samples}
-
-
 class SweepEngine(object):
     """Evaluates precision configurations of one FakeQuantModel on cached batches."""
 
@@ -115,12 +75,7 @@ class SweepEngine(object):
                          for a in batch] for batch in batches]
         self.references = [self._run_uniform("fp32", batch).float().contiguous()
                            for batch in self.batches]
-        if peak is None:
-            lo = min(float(r.min()) for r in self.references)
-            hi = max(float(r.max()) for r in self.references)
-            peak = (hi - lo) if hi > lo else 1.0
-        self.peak = peak
-        self.has_ssim = self.references[0].dim() == 4 and min(self.references[0].shape[2:]) >= 11
+        self.peak = peak if peak is not None else output_peak(self.references)
 
     def _place(self, tensor: torch.Tensor) -> torch.Tensor:
         if tensor.dim() == 4:
@@ -136,7 +91,7 @@ class SweepEngine(object):
         self._set({l: precision for l in self.layers})
         return self.evaluator(*batch).float()
 
-    def evaluate_batches(self, configs: List[Config], sums: Dict[str, MetricSums],
+    def evaluate_batches(self, configs: List[Config], sums: Dict[str, QualitySums],
                          start_batch: int, on_batch: Callable[[int], None]) -> None:
         """Phase 1: batch-outer over all configs with base reuse."""
         bases = {"fp16": {l: "fp16" for l in self.layers},
@@ -166,10 +121,10 @@ class SweepEngine(object):
     def evaluate_plan(self, precisions: Dict[str, str]) -> Dict[str, object]:
         """Phase 2 and verification: one full plan over every batch."""
         self._set(precisions)
-        sums = MetricSums()
+        sums = QualitySums()
         for batch, reference in zip(self.batches, self.references):
             sums.update(reference, self.evaluator(*batch), self.peak)
-        return sums.result(self.peak, self.has_ssim)
+        return sums.result(self.peak)
 
 
 class SweepState(object):
@@ -284,7 +239,7 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
     for config in configs.values():
         unique.setdefault(config.signature(), config)
     todo = list(unique.values())
-    sums = {c.key: MetricSums(state.sums.get(c.key)) for c in todo}
+    sums = {c.key: QualitySums(state.sums.get(c.key)) for c in todo}
 
     with progress_bar(len(engine.batches), "sweep (%d configurations)" % len(todo), "batch",
                       progress) as bar:
@@ -299,7 +254,7 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
         engine.evaluate_batches(todo, sums, state.batches_done, on_batch)
 
     def result_of(key):
-        return sums[unique[configs[key].signature()].key].result(engine.peak, engine.has_ssim)
+        return sums[unique[configs[key].signature()].key].result(engine.peak)
 
     all_fp16 = result_of("head_fp16/%d" % len(layers))
     all_int8 = result_of("head_fp16/0")
