@@ -52,8 +52,8 @@ def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
         say("weights are random: no --checkpoint given")
         notes.append("Weights were random (no --checkpoint): quality numbers describe "
                      "quantization of a random network.")
-    stages = 1 + (2 if precision != "fp32" else 0) + (1 if precision == "mix" else 0) + \
-        (1 if precision != "fp32" else 0) + 1
+    # export, [samples, calibrate, [sweep,] quantize,] pack
+    stages = {"fp32": 2, "fp16": 5, "int8": 5, "mix": 6}[precision]
     runner = StageRunner(out_dir, total_stages=stages, report=say)
     report = None
     if precision == "fp32":

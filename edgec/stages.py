@@ -93,16 +93,17 @@ def stage_samples(runner: StageRunner, source: ModelSource, onnx_path: str, data
 
     store_path = os.path.join(runner.out_dir, "samples")
     summary = {}  # type: Dict[str, object]
+    inputs = onnx_inputs(onnx_path)
 
     def build():
         from edgec.calib.datasets import build_store
 
-        _, made = build_store(data_dir, store_path, onnx_inputs(onnx_path), source.data_family(),
-                              n, seed, progress)
+        _, made = build_store(data_dir, store_path, inputs, source.data_family(), n, seed,
+                              progress)
         summary.update(made)
 
     key = {"data": folder_key(data_dir), "n": n, "seed": seed, "family": source.data_family(),
-           "inputs": onnx_inputs(onnx_path)}
+           "inputs": inputs}
     runner.run("samples", key, [store_path], build)
     if not summary:
         summary.update(SampleStore(store_path).manifest.get("summary", {}))

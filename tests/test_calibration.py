@@ -116,6 +116,36 @@ def test_empty_data_is_an_error(run_cli, tmp_path):
     assert result.exit_code == 2 and "empty" in result.output and "Traceback" not in result.output
 
 
+def test_failed_sample_build_leaves_no_partial_store(tmp_path):
+    """Every frame fails (no faces in plain noise video): an error, and no half-written store."""
+    import av
+
+    path = tmp_path / "data" / "spk0" / "00000.mp4"
+    path.parent.mkdir(parents=True)
+    noise = np.random.default_rng(0).integers(0, 255, (30, 64, 64, 3), dtype=np.uint8)
+    with av.open(str(path), mode="w") as container:  # noise frames, real audio
+        stream = container.add_stream("libx264", rate=25)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        audio = container.add_stream("aac", rate=16000)
+        audio.layout = "mono"
+        for frame in noise:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+        wave = synthetic.speech_like_audio(1.2).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(wave, format="flt", layout="mono")
+        frame.sample_rate = 16000
+        for packet in list(audio.encode(frame)) + list(audio.encode(None)):
+            container.mux(packet)
+    with pytest.raises(EdgecError) as info:
+        build_store(str(tmp_path / "data"), str(tmp_path / "out" / "samples"), [], "wav2lip",
+                    n=10, seed=0, progress=False)
+    assert "no face found" in info.value.message
+    assert os.listdir(tmp_path / "out") == []
+
+
 def test_sampling_is_deterministic_and_spread():
     plan = plan_samples([100, 50, 10], 80, seed=3)
     assert plan == plan_samples([100, 50, 10], 80, seed=3)

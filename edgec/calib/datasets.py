@@ -213,8 +213,7 @@ def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, layout: str
         from edgec.calib.faces import HaarFaceDetector
 
         detector = HaarFaceDetector()
-    writer = SampleStoreWriter(out_path, WAV2LIP_STORE_INPUTS, len(plan))
-    try:
+    with SampleStoreWriter(out_path, WAV2LIP_STORE_INPUTS, len(plan)) as writer:
         by_clip = OrderedDict()  # type: Dict[int, List[Tuple[int, int]]]
         for clip_id, frame, ref in plan:
             by_clip.setdefault(clip_id, []).append((frame, ref))
@@ -247,9 +246,6 @@ def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, layout: str
                    "written": writer.count, "skipped": skipped.to_dict()}
         path = writer.close({"source": os.path.abspath(root), "seed": seed, "reader": "wav2lip",
                              "summary": summary})
-    except BaseException:
-        writer.abort()
-        raise
     return path, summary
 
 
@@ -295,8 +291,7 @@ def build_array_store(root: str, out_path: str, inputs: Sequence[Tuple[str, Tupl
     chosen = np.sort(rng.choice(total, size=min(n, total), replace=False))
     bounds = np.cumsum(counts)
     specs = [StoreInput(name, shape, "float32") for name, shape in inputs]
-    writer = SampleStoreWriter(out_path, specs, len(chosen))
-    try:
+    with SampleStoreWriter(out_path, specs, len(chosen)) as writer:
         with progress_bar(total=len(chosen), desc="calibration samples", unit="sample",
                           enabled=progress) as bar:
             for flat in chosen:
@@ -310,9 +305,6 @@ def build_array_store(root: str, out_path: str, inputs: Sequence[Tuple[str, Tupl
                    "requested": n, "written": writer.count, "skipped": skipped.to_dict()}
         path = writer.close({"source": os.path.abspath(root), "seed": seed, "reader": "arrays",
                              "summary": summary})
-    except BaseException:
-        writer.abort()
-        raise
     return path, summary
 
 

@@ -96,6 +96,15 @@ class SampleStoreWriter(object):
         self.files.clear()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def __enter__(self) -> "SampleStoreWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        # Any failure before close() (an error, Ctrl-C) leaves no half-written store behind.
+        if exc_type is not None and os.path.isdir(self.tmp):
+            self.abort()
+        return False
+
 
 def _write_header(handle, spec: StoreInput, count: int) -> None:
     np.lib.format.write_array_header_1_0(handle, {
