@@ -36,8 +36,8 @@ def bundle_info(out_dir: str) -> Dict[str, object]:
 
 def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader,
               method, percentile, holdout, precision, budget, eval_samples, device, out_dir,
-              progress, demo, say: Callable[[str], None]) -> Dict[str, object]:
-    from edgec.pipeline import StageRunner
+              progress, demo, say: Callable[[str], None], engine=None) -> Dict[str, object]:
+    from edgec.pipeline import StageRunner, file_key, folder_key
     from edgec.runtime.bundle import pack
     from edgec.runtime.trt_detect import tensorrt_version
     from edgec.stages import (ModelSource, calibrated_model, stage_export, stage_quantize,
@@ -53,9 +53,10 @@ def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
         notes.append("Weights were random (no --checkpoint): quality numbers describe "
                      "quantization of a random network.")
     # export, [samples, calibrate, [sweep,] quantize,] pack
-    stages = {"fp32": 2, "fp16": 5, "int8": 5, "mix": 6}[precision]
+    stages = {"fp32": 3, "fp16": 6, "int8": 6, "mix": 7}[precision]
     runner = StageRunner(out_dir, total_stages=stages, report=say)
     report = None
+    store = None
     if precision == "fp32":
         stage_export(runner, source)
     else:
@@ -67,21 +68,58 @@ def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
                                     eval_samples, 32, device, True, progress)
         report = stage_quantize(runner, source, onnx_file, ranges, store, precision, plan_path,
                                 holdout, eval_samples, progress)
+    reference_path = os.path.join(out_dir, REFERENCE_FILE)
+    runner.run("reference", {"onnx": file_key(os.path.join(out_dir, "model.onnx")),
+                             "samples": folder_key(store) if store else None,
+                             "holdout": holdout, "seed": seed, "count": REFERENCE_SAMPLES},
+               [reference_path], lambda: write_reference(out_dir, store, holdout, seed))
     bundle_path = os.path.join(out_dir, "bundle.tar.gz")
     runner.run("pack", {"files": _bundle_inputs(out_dir)}, [bundle_path],
                lambda: pack(out_dir, bundle_path, bundle_info(out_dir)))
 
     version = tensorrt_version()
+    engine_record = None
     if version is None:
         notes.append("No engine was built: TensorRT is not installed here. On the Jetson: "
-                     "edgec build --bundle %s" % bundle_path)
-    else:
-        notes.append("TensorRT %s is installed, but this version of edgec has no engine builder "
-                     "yet: no engine was built." % version)
+                     "edgec build --bundle %s --precision %s, then edgec bench "
+                     "model.%s.engine --reference %s" % (bundle_path, precision, precision,
+                                                         REFERENCE_FILE))
+    elif engine is not None:
+        from edgec.runtime.trt_builder import build_in_folder
+
+        model = source.model_name or os.path.basename(str(source.onnx_path))
+        engine_record = build_in_folder(out_dir, engine, {"model": model})
+        notes.append("Built model.%s.engine with TensorRT %s for this host's GPU (engines are "
+                     "not portable: the device builds its own from the bundle)."
+                     % (precision, version))
     return {"out_dir": out_dir, "precision": precision, "bundle": bundle_path,
             "stages": runner.log, "table": _table(out_dir, precision, report),
             "quality": report["quality"]["onnxruntime"] if report else None,
-            "demo": demo, "tensorrt": version, "notes": notes}
+            "demo": demo, "tensorrt": version, "engine": engine_record, "notes": notes}
+
+
+REFERENCE_FILE = "reference.npz"
+REFERENCE_SAMPLES = 8
+
+
+def write_reference(out_dir: str, store_path: Optional[str], holdout: float, seed: int) -> None:
+    """reference.npz: FP32 ONNX Runtime outputs on a few held-out calibration samples (uniform
+    random inputs when no samples exist), so the device can check its engine with
+    `edgec bench ENGINE --reference reference.npz`."""
+    from edgec.calib.store import SampleStore
+    from edgec.runtime.bench import random_inputs, save_reference
+    from edgec.runtime.ort_backend import OnnxRuntimeRunner
+
+    with OnnxRuntimeRunner(os.path.join(out_dir, "model.onnx")) as runner:
+        if store_path:
+            samples = SampleStore(store_path)
+            _, held_out = samples.split(holdout, seed)
+            chosen = held_out if len(held_out) else list(range(samples.count))
+            inputs = samples.get(chosen[:REFERENCE_SAMPLES])
+            inputs = {k: v.astype("float32") for k, v in inputs.items()}
+        else:
+            inputs = random_inputs(runner.inputs(), REFERENCE_SAMPLES, seed)
+        save_reference(os.path.join(out_dir, REFERENCE_FILE), inputs, runner.infer(inputs))
 
 
 def _bundle_inputs(out_dir: str) -> Dict[str, str]:
@@ -97,7 +135,8 @@ def _table(out_dir: str, precision: str, report: Optional[Dict[str, object]]) ->
     describe = {"model.onnx": "FP32 ONNX (dynamic batch, parity-checked)",
                 "ranges.json": "activation statistics", "calib.cache": "TensorRT calibration cache",
                 "sensitivity.json": "sweep measurements", "sensitivity.png": "sweep plot",
-                "plan.json": "MIX precision plan", "bundle.tar.gz": "bundle for the device"}
+                "plan.json": "MIX precision plan", "bundle.tar.gz": "bundle for the device",
+                "reference.npz": "FP32 outputs on held-out samples (device output check)"}
     if report is not None:
         ort = report["quality"]["onnxruntime"]
         mix = "%d FP16 / %d INT8 layers" % (len(report["fp16_layers"]), report["int8_layers"])
@@ -106,7 +145,8 @@ def _table(out_dir: str, precision: str, report: Optional[Dict[str, object]]) ->
         describe["model.%s.onnx" % precision] = "%s: %s; PSNR %.2f dB, SSIM %s vs FP32" % (
             precision.upper(), mix, ort["psnr_db"], ort["ssim"])
     for name in ("model.onnx", "model.%s.onnx" % precision, "ranges.json", "calib.cache",
-                 "sensitivity.json", "sensitivity.png", "plan.json", "bundle.tar.gz"):
+                 "sensitivity.json", "sensitivity.png", "plan.json", "reference.npz",
+                 "bundle.tar.gz"):
         path = os.path.join(out_dir, name)
         if os.path.isfile(path) and name in describe:
             rows.append([path, _size(path), describe[name]])

@@ -84,6 +84,21 @@ progress_option = click.option("--progress/--no-progress", default=True,
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
+engine_options = _compose(
+    click.option("--workspace", "workspace_mib", type=click.IntRange(16), default=1024,
+                 show_default=True, help="TensorRT builder workspace limit, MiB."),
+    click.option("--timing-cache", type=click.Path(dir_okay=False), default=None,
+                 help="TensorRT timing cache file: read when present, updated after the build "
+                      "(reuse it across builds on the same device)."),
+    click.option("--dla-core", type=int, default=None,
+                 help="Run on this DLA core (Xavier), falling back to the GPU per layer."),
+    click.option("--batch-range", default="1", show_default=True, metavar="N|MIN:OPT:MAX",
+                 help="Batch sizes the engine accepts (its optimization profile)."),
+    click.option("--allow-unmapped-layers", is_flag=True,
+                 help="MIX: build even when plan.json names layers TensorRT's parser did not "
+                      "produce (they are listed, then left to the builder)."),
+)
+
 
 def _emit_json(obj):
     click.echo(json.dumps(obj, indent=2, sort_keys=True))
@@ -313,16 +328,22 @@ DEMO_NOTE = ("demo default: building lite-wav2lip with the small calibration set
               help="On the device: verify and unpack this bundle, then build its engine.")
 @click.option("-o", "--output", "out_dir", default="edgec-out", show_default=True,
               type=click.Path(file_okay=False))
+@engine_options
 @progress_option
 @json_option
 def build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader, method,
           percentile, holdout, precision, budget, eval_samples, device, bundle_path, out_dir,
-          progress, as_json):
+          workspace_mib, timing_cache, dla_core, batch_range, allow_unmapped_layers, progress,
+          as_json):
     """From checkpoint to deployable bundle: export, calibrate, sweep (MIX), quantize and pack,
     reusing every stage whose inputs are unchanged. With no --model and no --data, builds the
     built-in demo (lite-wav2lip on a small shipped calibration set)."""
+    from edgec.runtime.trt_builder import EngineSettings, parse_batch_range
+
+    engine = EngineSettings(precision, workspace_mib, timing_cache, dla_core,
+                            parse_batch_range(batch_range), allow_unmapped_layers)
     if bundle_path:
-        return _build_from_bundle(bundle_path, out_dir, precision, as_json)
+        return _build_from_bundle(bundle_path, out_dir, engine, as_json)
     from edgec.build import run_build
 
     say = (lambda text: None) if as_json else (lambda text: click.echo(text, err=True))
@@ -336,7 +357,7 @@ def build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, 
     Budget.parse(budget)
     summary = run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed,
                         reader, method, percentile, holdout, precision, budget, eval_samples,
-                        device, out_dir, progress, demo, say)
+                        device, out_dir, progress, demo, say, engine)
     if as_json:
         _emit_json(summary)
         return
@@ -350,19 +371,42 @@ def build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, 
         click.echo(line)
 
 
-def _build_from_bundle(bundle_path, out_dir, precision, as_json):
+def _build_from_bundle(bundle_path, out_dir, engine, as_json):
     from edgec.runtime.bundle import unpack
+    from edgec.runtime.trt_builder import build_in_folder
     from edgec.runtime.trt_detect import tensorrt_version
 
     manifest = unpack(bundle_path, out_dir)
-    version = tensorrt_version()
-    if version is None:
+    if tensorrt_version() is None:
         raise EdgecError("bundle %s verified and unpacked to %s (%d files), but TensorRT is not "
                          "installed on this host, so no engine was built. Run this command on "
                          "the Jetson (or in the L4T container), where TensorRT is present."
                          % (bundle_path, out_dir, len(manifest["files"])))
-    raise EdgecError("TensorRT %s is installed, but this version of edgec has no engine builder "
-                     "yet: the bundle was verified and unpacked to %s" % (version, out_dir))
+    sidecar = build_in_folder(out_dir, engine, {"bundle": os.path.basename(bundle_path),
+                                                "model": manifest.get("model")})
+    if as_json:
+        _emit_json(sidecar)
+        return
+    _print_engine(sidecar, out_dir)
+
+
+def _print_engine(sidecar, out_dir):
+    layers = sidecar["layers"]
+    click.echo("built %s/model.%s.engine with TensorRT %s for %s (compute capability %s) in "
+               "%.1f s" % (out_dir, sidecar["precision"], sidecar["tensorrt"],
+                           sidecar["device"]["name"], sidecar["device"]["compute_capability"],
+                           sidecar["build_seconds"]))
+    if layers.get("available"):
+        click.echo("engine layers by precision: %s" % ", ".join(
+            "%s %d" % kv for kv in sorted(layers["layer_precision_counts"].items())))
+    for node, row in sorted((layers.get("planned_vs_built") or {}).items()):
+        if row["built"] != row["planned"]:
+            click.echo("  %s: planned %s, built %s" % (node, row["planned"],
+                                                       row["built"] or "unknown (fused)"))
+    unmapped = (layers.get("plan_mapping") or {}).get("unmapped")
+    if unmapped:
+        click.echo("warning: plan layers without a TensorRT layer (left to the builder): %s"
+                   % ", ".join(unmapped), err=True)
 
 
 @main.command()
@@ -381,6 +425,137 @@ def pack(build_dir, bundle_path, as_json):
         _emit_json(manifest)
         return
     click.echo("wrote %s: %s" % (bundle_path, ", ".join(sorted(manifest["files"]))))
+
+
+@main.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--batch", type=click.IntRange(1), default=None,
+              help="Batch size (default 1, or the reference's batch).")
+@click.option("--iterations", type=click.IntRange(1), default=None,
+              help="Measure exactly this many runs.")
+@click.option("--duration", type=click.FloatRange(0.1), default=None,
+              help="Measure for this many seconds (default 3, at least 10 runs).")
+@click.option("--warmup", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Seconds of unmeasured warm-up (at least 3 runs).")
+@click.option("--reference", type=click.Path(dir_okay=False), default=None,
+              help="An .npz of inputs/<name> and outputs/<name>: run on these inputs and fail "
+                   "unless the outputs match.")
+@click.option("--min-psnr", type=float, default=30.0, show_default=True,
+              help="Output check: lowest PSNR (dB) against the reference.")
+@click.option("--max-abs-error", type=float, default=None,
+              help="Output check: largest absolute error allowed (off by default).")
+@click.option("--save-reference", type=click.Path(dir_okay=False), default=None,
+              help="Write this run's inputs and outputs as a reference .npz (run it on the "
+                   "FP32 ONNX to check engines against).")
+@click.option("--model-name", default=None, help="Model name recorded in the result "
+                                                  "(default: from the sidecar or export.json).")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "int8", "mix"]), default=None,
+              help="Precision recorded in the result (default: from the file).")
+@click.option("--power/--no-power", default=True, show_default=True,
+              help="On a Jetson: sample power and clocks during the measured runs.")
+@click.option("--power-interval", type=click.IntRange(10), default=100, show_default=True,
+              help="Power sampling interval, ms.")
+@click.option("-o", "--output", "result_path", default="result.json", show_default=True,
+              type=click.Path(dir_okay=False), help="Where result.json goes.")
+@progress_option
+@json_option
+def bench(target, batch, iterations, duration, warmup, reference, min_psnr, max_abs_error,
+          save_reference, model_name, precision, power, power_interval, result_path, progress,
+          as_json):
+    """Benchmark a TensorRT engine (TensorRT backend) or an ONNX file (ONNX Runtime backend):
+    median/p90/p99 latency after a warm-up, throughput, memory, an output check against a
+    reference, power and clocks on a Jetson. Writes result.json."""
+    from edgec.fileio import atomic_write_json
+    from edgec.runtime.bench_session import BenchOptions, run_bench
+
+    options = BenchOptions(batch, iterations, duration, warmup, reference, save_reference,
+                           min_psnr, max_abs_error, model_name, precision, power,
+                           power_interval)
+    result = run_bench(target, options)
+    atomic_write_json(result_path, result)
+    if as_json:
+        _emit_json(result)
+    else:
+        _print_bench(result, result_path)
+    check = result["check"]
+    if check is not None and not check["passed"]:
+        from edgec.errors import CheckFailed
+
+        raise CheckFailed("output check FAILED against %s: %s (result written to %s)"
+                         % (reference, _check_text(check), result_path))
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", "out_dir", default="report", show_default=True,
+              type=click.Path(file_okay=False))
+@click.option("--baseline", default=None,
+              help="Model whose FP32 latency the speed-ups are relative to (default wav2lip, "
+                   "the paper's teacher, when present).")
+@json_option
+def report(results, out_dir, baseline, as_json):
+    """Merge result.json files (or folders of them) from many devices into report.md (the
+    paper's table: precision x model rows, device columns, speed-up in brackets),
+    results.csv and latency.png."""
+    from edgec.report import markdown, write_report
+
+    summary = write_report(list(results), out_dir, baseline)
+    if as_json:
+        _emit_json(summary)
+        return
+    click.echo(markdown(summary["tables"]))
+    click.echo("wrote %s from %d results" % (", ".join(sorted(summary["files"].values())),
+                                             summary["results"]))
+
+
+def _check_text(check):
+    parts = []
+    for name, row in sorted(check["outputs"].items()):
+        if "error" in row:
+            parts.append("%s: %s" % (name, row["error"]))
+        elif not row["finite"]:
+            parts.append("%s: non-finite values (NaN or infinity)" % name)
+        else:
+            parts.append("%s: PSNR %s dB, max abs error %s%s" % (
+                name, "inf" if row["psnr_db"] is None else "%.2f" % row["psnr_db"],
+                "%.3g" % row["max_abs_error"], ""))
+    return "; ".join(parts)
+
+
+def _print_bench(result, result_path):
+    from edgec.tables import format_table
+
+    for warning in result["warnings"]:
+        click.echo("warning: %s" % warning, err=True)
+    model = result["model"]
+    click.echo("%s (%s, %s) on %s, backend %s %s, batch %d, %d runs after %d warm-up runs"
+               % (model["file"], model["name"], model["precision"], result["device"]["name"],
+                  result["backend"]["backend"], result["backend"]["version"], result["batch"],
+                  result["runs"]["measured"]["runs"], result["runs"]["warmup"]["runs"]))
+    rows = []
+    for label, stats in (("end to end", result["latency_ms"]),
+                         ("compute only", result["compute_ms"])):
+        if stats is None:
+            rows.append([label, "-", "-", "-", "-", "no host-device copies on this backend"])
+            continue
+        rows.append([label] + ["%.3f" % stats[k] for k in ("median", "p90", "p99", "mean")]
+                    + [""])
+    click.echo(format_table(["latency (ms)", "median", "p90", "p99", "mean", ""], rows))
+    click.echo("throughput %.1f frames/s" % result["throughput_per_s"])
+    memory = result["memory"]
+    if memory.get("device_bytes") is not None:
+        click.echo("device memory %.1f MiB" % (memory["device_bytes"] / 2.0 ** 20))
+    if memory.get("host_peak_rss_bytes"):
+        click.echo("host peak RSS %.1f MiB" % (memory["host_peak_rss_bytes"] / 2.0 ** 20))
+    power = (result.get("jetson") or {}).get("power")
+    if power and power.get("mean_power_mw") is not None:
+        click.echo("power %.0f mW mean (%s), %.2f mJ per frame, GPU clock dropped: %s"
+                   % (power["mean_power_mw"], power["power_rail"], power["energy_per_frame_mj"],
+                      power["gpu_clock_dropped"]))
+    if result["check"] is not None:
+        click.echo("output check %s: %s" % ("passed" if result["check"]["passed"] else "FAILED",
+                                            _check_text(result["check"])))
+    click.echo("wrote %s" % result_path)
 
 
 def _fmt_metrics(metrics):

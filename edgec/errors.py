@@ -15,3 +15,10 @@ class EdgecError(Exception):
         # type: (str) -> None
         super(EdgecError, self).__init__(message)
         self.message = message
+
+
+class CheckFailed(EdgecError):
+    """A measurement completed but its output check failed (exit status 1, not 2: the command
+    was used correctly and its result file was written)."""
+
+    exit_code = 1

@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# The project's checks: the test suite, and that the device path (what runs on a Jetson with
-# Python 3.6, numpy and TensorRT only) needs no newer Python.
+# The project's checks: the device path needs no newer Python than 3.6 (and runs on a real 3.6
+# where one is installed), the TensorRT code type-checks against the official stubs, the L4T
+# Dockerfile lints clean, and the test suite passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEVICE_PATH=(edgec/__init__.py edgec/errors.py edgec/fileio.py edgec/tables.py
-             edgec/runtime edgec/quant/calib_cache.py)
+# What `edgec bench` and `edgec build --bundle` load on a Jetson (Python 3.6, numpy, TensorRT).
+DEVICE_PATH=(edgec/__init__.py edgec/errors.py edgec/fileio.py edgec/tables.py edgec/cli.py
+             edgec/runtime edgec/jetson edgec/quant/__init__.py edgec/quant/calib_cache.py)
 echo "== vermin: device path must run on Python 3.6"
 vermin -t=3.6- --no-tips --violations "${DEVICE_PATH[@]}"
+
+echo "== mypy: TensorRT code against tensorrt-stubs"
+STUBS="$(mktemp -d)"
+trap 'rm -rf "$STUBS"' EXIT
+python scripts/trt_stubs.py "$STUBS"
+MYPYPATH="$STUBS" mypy --config-file mypy.ini edgec/runtime edgec/jetson
+
+echo "== hadolint Dockerfile.l4t"
+hadolint Dockerfile.l4t
+
+echo "== device path on a real Python 3.6"
+bash scripts/py36_device_check.sh
+
 echo "== pytest"
 python -m pytest -q

@@ -28,13 +28,27 @@ def test_demo_build_runs_end_to_end(demo_build):
     assert "weights are random" in result.output
     assert "No engine was built: TensorRT is not installed" in result.output
     for name in ("model.onnx", "model.mix.onnx", "calib.cache", "plan.json", "sensitivity.json",
-                 "sensitivity.png", "quality.json", "bundle.tar.gz"):
+                 "sensitivity.png", "quality.json", "reference.npz", "bundle.tar.gz"):
         assert (out / name).is_file(), name
     contents = read_bundle(str(out / "bundle.tar.gz"))
     manifest = json.loads(contents["manifest.json"])
     assert manifest["model"] == "lite-wav2lip"
     assert set(manifest["mix_precision_per_layer"].values()) <= {"fp16", "int8"}
-    assert {"model.onnx", "model.mix.onnx", "plan.json", "calib.cache"} <= set(manifest["files"])
+    assert {"model.onnx", "model.mix.onnx", "plan.json", "calib.cache",
+            "reference.npz"} <= set(manifest["files"])
+
+
+def test_bundle_reference_checks_the_mix_model(run_cli, demo_build, tmp_path):
+    """What the device does with an engine, done here with the MIX ONNX: bench it against the
+    bundle's FP32 reference outputs (real held-out samples)."""
+    out = demo_build[0]
+    result = run_cli("bench", out / "model.mix.onnx", "--reference", out / "reference.npz",
+                     "--iterations", 5, "--warmup", 0, "-o", tmp_path / "result.json")
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "result.json").read_text())
+    assert record["model"] == dict(record["model"], name="lite-wav2lip", precision="mix")
+    assert record["batch"] == 8 and record["check"]["passed"] is True
+    assert record["check"]["outputs"]["output"]["psnr_db"] > 40
 
 
 def test_second_build_reuses_every_stage(run_cli, demo_build):
@@ -43,7 +57,7 @@ def test_second_build_reuses_every_stage(run_cli, demo_build):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert [s["stage"] for s in summary["stages"]] == [
-        "export", "samples", "calibrate", "sweep", "quantize-mix", "pack"]
+        "export", "samples", "calibrate", "sweep", "quantize-mix", "reference", "pack"]
     assert all(s["reused"] for s in summary["stages"])
 
 
@@ -149,3 +163,11 @@ def test_device_path_runs_without_torch_or_onnx(demo_build, tmp_path):
     assert result.returncode == 2, result.stdout
     assert "verified and unpacked" in result.stdout and "Traceback" not in result.stdout
     assert (tmp_path / "t" / "plan.json").is_file()
+    engine = tmp_path / "t" / "model.mix.engine"
+    engine.write_bytes(b"engine bytes")
+    bench = blocker.replace("'build', '--bundle', %r, '-o', %r" % (
+        str(demo_build[0] / "bundle.tar.gz"), str(tmp_path / "t")), "'bench', %r" % str(engine))
+    result = subprocess.run([sys.executable, "-c", bench], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    assert result.returncode == 2, result.stdout
+    assert "TensorRT is not installed on this host" in result.stdout

@@ -22,7 +22,7 @@ MANIFEST = "manifest.json"
 BUNDLE_FORMAT = "edgec-bundle/1"
 # Files a bundle may carry, by name pattern; the device needs nothing else.
 BUNDLE_FILES = ("model.onnx", "model.fp16.onnx", "model.int8.onnx", "model.mix.onnx",
-                "plan.json", "calib.cache", "export.json", "quality.json")
+                "plan.json", "calib.cache", "export.json", "quality.json", "reference.npz")
 
 
 def pack(source_dir, out_path, extra_info=None):

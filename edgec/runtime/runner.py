@@ -2,7 +2,8 @@
 
 Python 3.6 compatible (no dataclasses, no postponed annotations): runs on JetPack 4.6.
 """
-from typing import Any, Dict, List, Tuple  # noqa: F401
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: F401
 
 import numpy as np  # noqa: F401
 
@@ -11,7 +12,7 @@ class TensorInfo(object):
     """Name, shape (None or -1 for a dynamic axis) and numpy dtype name of an engine tensor."""
 
     def __init__(self, name, shape, dtype):
-        # type: (str, Tuple[Any, ...], str) -> None
+        # type: (str, Sequence[Any], str) -> None
         self.name = name
         self.shape = tuple(shape)
         self.dtype = dtype
@@ -50,6 +51,15 @@ class Runner(object):
     def infer(self, feed):
         # type: (Dict[str, np.ndarray]) -> Dict[str, np.ndarray]
         raise NotImplementedError
+
+    def timed_infer(self, feed):
+        # type: (Dict[str, np.ndarray]) -> Tuple[float, Optional[float]]
+        """(end-to-end ms, compute-only ms or None). The default suits synchronous host
+        backends: infer() has returned, so the work is done when the clock is read, and there
+        are no host-device copies to separate."""
+        started = time.perf_counter()
+        self.infer(feed)
+        return (time.perf_counter() - started) * 1000.0, None
 
     def describe(self):
         # type: () -> Dict[str, Any]

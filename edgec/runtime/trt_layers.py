@@ -1,0 +1,131 @@
+"""From plan.json layer names (ONNX node names) to TensorRT network layers, and back from the
+built engine's layer report to the precision each planned layer actually got.
+
+Pure Python (no TensorRT import) so both mappings are tested without TensorRT. Python 3.6
+compatible.
+"""
+import json
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: F401
+
+from edgec.errors import EdgecError
+
+# Layer types that carry plan.json precisions (the quantizable layers).
+CONSTRAINED_TYPES = ("CONVOLUTION", "DECONVOLUTION")
+PLAN_FORMAT = "edgec-plan/1"  # the same constant as edgec.quant.spec (tested)
+
+
+def _belongs(layer_name, node_name):
+    # type: (str, str) -> bool
+    """The ONNX parser names a layer after its node; helper layers it adds for the same node
+    carry the node name plus a suffix (`enc1.2_1`, `enc1.2 [bias]`). `enc1.2` must not claim
+    `enc1.20`, so the name must end or continue with a non-alphanumeric character."""
+    if layer_name == node_name:
+        return True
+    if not layer_name.startswith(node_name):
+        return False
+    nxt = layer_name[len(node_name)]
+    return not (nxt.isalnum() or nxt == ".")
+
+
+def map_plan_to_layers(plan_layers, network_layers):
+    # type: (Dict[str, str], Sequence[Tuple[str, str]]) -> Tuple[Dict[str, List[str]], List[str]]
+    """plan_layers: {onnx node name: "fp16"|"int8"}; network_layers: (name, type) in network
+    order, type the LayerType name. Returns ({plan layer: [network layer names]}, unmapped plan
+    layers). A plan layer maps to the convolution layers named after it."""
+    mapped = {}  # type: Dict[str, List[str]]
+    unmapped = []  # type: List[str]
+    for node in sorted(plan_layers):
+        hits = [name for name, kind in network_layers
+                if kind in CONSTRAINED_TYPES and _belongs(name, node)]
+        if hits:
+            mapped[node] = hits
+        else:
+            unmapped.append(node)
+    return mapped, unmapped
+
+
+def read_plan_layers(path):
+    # type: (str) -> Dict[str, str]
+    """{layer: precision} from an edgec plan.json (format edgec-plan/1). The device reads it
+    without the workstation's quant package, so the check is repeated here, briefly."""
+    try:
+        with open(path) as handle:
+            plan = json.load(handle)
+    except (IOError, OSError) as exc:
+        raise EdgecError("plan %s cannot be read: %s" % (path, exc))
+    except ValueError as exc:
+        raise EdgecError("plan %s is not valid JSON: %s" % (path, exc))
+    layers = plan.get("precisions") if isinstance(plan, dict) else None
+    if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT \
+            or not isinstance(layers, dict) or not layers:
+        raise EdgecError("plan %s is not an edgec plan (format %s with 'precisions'); make one "
+                         "with `edgec sweep`" % (path, PLAN_FORMAT))
+    bad = sorted(name for name, precision in layers.items() if precision not in ("fp16", "int8"))
+    if bad:
+        raise EdgecError("plan %s: layers %s have a precision other than fp16/int8"
+                         % (path, bad[:5]))
+    return dict(layers)
+
+
+def format_precision(text):
+    # type: (str) -> Optional[str]
+    """The data type in an engine inspector "Format/Datatype" string: "Int8 NC/32HW32 ...",
+    "Row major linear FP16 format", "Half", "Float", "Row major linear FP32"."""
+    lowered = text.lower()
+    if "int8" in lowered:
+        return "int8"
+    if "fp16" in lowered or "half" in lowered:
+        return "fp16"
+    if "fp32" in lowered or "float" in lowered:
+        return "fp32"
+    return None
+
+
+def engine_layer_precisions(engine_info):
+    # type: (str) -> List[Dict[str, Any]]
+    """Each engine layer's name, type and compute precision from IEngineInspector's JSON
+    (ProfilingVerbosity.DETAILED). A layer computes in INT8 when an input is INT8, otherwise in
+    the precision of its first input or output that states one."""
+    try:
+        data = json.loads(engine_info)
+    except ValueError as exc:
+        raise EdgecError("the engine inspector's report is not JSON: %s" % exc)
+    rows = []
+    for layer in data.get("Layers", []) if isinstance(data, dict) else []:
+        if not isinstance(layer, dict):  # LayerInformationFormat.ONELINE gives strings
+            continue
+        inputs = [format_precision(str(t.get("Format/Datatype", "")))
+                  for t in layer.get("Inputs", []) if isinstance(t, dict)]
+        outputs = [format_precision(str(t.get("Format/Datatype", "")))
+                   for t in layer.get("Outputs", []) if isinstance(t, dict)]
+        precision = None  # type: Optional[str]
+        if "int8" in inputs:
+            precision = "int8"
+        else:
+            precision = next((p for p in inputs + outputs if p), None)
+        rows.append({"name": str(layer.get("Name", "")), "type": str(layer.get("LayerType", "")),
+                     "precision": precision})
+    return rows
+
+
+def _fused_parts(engine_layer_name):
+    # type: (str) -> List[str]
+    """Engine layers fuse network layers: "enc1.2 + Relu_5", "PWN(enc1.2, Add_7)"."""
+    return [part for part in re.split(r"\s*\+\s*|[(),]\s*|^PWN|\s+", engine_layer_name) if part]
+
+
+def planned_vs_built(plan_layers, engine_rows):
+    # type: (Dict[str, str], List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]
+    """{plan layer: {planned, built, engine_layer}}; built is None when no engine layer names
+    the node (fused beyond recognition) and is then reported as unknown, not guessed."""
+    report = {}
+    for node, planned in sorted(plan_layers.items()):
+        built = None  # type: Optional[str]
+        where = None  # type: Optional[str]
+        for row in engine_rows:
+            if any(_belongs(part, node) for part in _fused_parts(row["name"])):
+                built, where = row["precision"], row["name"]
+                break
+        report[node] = {"planned": planned, "built": built, "engine_layer": where}
+    return report

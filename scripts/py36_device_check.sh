@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Run the device path (edgec bench, edgec build --bundle, Jetson detection) on a real Python
+# 3.6 with only numpy, click and (for the ONNX backend) onnxruntime 1.10, as on JetPack 4.6.
+# Skipped, saying so, where no Python 3.6 interpreter is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY36=""
+for candidate in "${EDGEC_PY36:-}" python3.6 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.6*/bin/python3.6
+do
+    if [ -n "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 6)' \
+            2>/dev/null; then
+        PY36="$candidate"
+        break
+    fi
+done
+if [ -z "$PY36" ]; then
+    echo "SKIPPED: no Python 3.6 interpreter here (set EDGEC_PY36); vermin checked the syntax"
+    exit 0
+fi
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+"$PY36" -m venv "$WORK/venv"
+pip36() {  # quiet unless it fails
+    if ! "$WORK/venv/bin/python" -m pip --disable-pip-version-check install "$@" \
+            > "$WORK/pip.log" 2>&1; then
+        grep -v "is ignored" "$WORK/pip.log"
+        exit 1
+    fi
+}
+pip36 --upgrade "pip<22"  # the venv's pip 18 cannot see manylinux2014 wheels
+pip36 "numpy<1.20" "click==8.0.4" "onnxruntime==1.10.0"
+pip36 --no-deps .
+EDGEC="$WORK/venv/bin/edgec"
+cd "$WORK"
+# An opset-13 model (ONNX Runtime 1.10 predates opset 17), made with this environment's onnx.
+python "$OLDPWD/tests/onnx_fixtures.py" tiny.onnx
+"$EDGEC" bench tiny.onnx --iterations 20 --warmup 0.2 --save-reference ref.npz -o r1.json
+"$EDGEC" bench tiny.onnx --iterations 20 --warmup 0.2 --reference ref.npz -o r2.json
+"$WORK/venv/bin/python" - <<'PY'
+import json
+r = json.load(open("r2.json"))
+assert r["format"] == "edgec-result/1" and r["check"]["passed"], r["check"]
+assert r["versions"]["python"].startswith("3.6"), r["versions"]
+print("python 3.6 bench: median %.3f ms, output check passed" % r["latency_ms"]["median"])
+PY
+printf 'not an engine' > model.int8.engine
+if "$EDGEC" bench model.int8.engine 2> err.txt; then echo "engine ran without TensorRT?"; exit 1; fi
+grep -q "TensorRT is not installed on this host" err.txt
+mkdir -p dt/proc/device-tree dt/etc
+printf 'nvidia,p3450-0000\0nvidia,jetson-nano\0nvidia,tegra210\0' > dt/proc/device-tree/compatible
+printf 'NVIDIA Jetson Nano Developer Kit\0' > dt/proc/device-tree/model
+echo '# R32 (release), REVISION: 7.1, GCID: 1, BOARD: t210ref, EABI: aarch64, DATE: x' \
+    > dt/etc/nv_tegra_release
+"$WORK/venv/bin/python" -c "
+from edgec.jetson.detect import detect_board
+from edgec.jetson.tegrastats import parse_line
+b = detect_board('dt'); assert b['profile'] == 'nano' and b['jetpack'] == '4.6.1', b
+s = parse_line('RAM 534/3964MB (lfb 98x4MB) CPU [16%@204,off] GR3D_FREQ 0%@76 POM_5V_IN 1022/1022')
+assert s['total_power']['current_mw'] == 1022, s
+print('python 3.6 Jetson detection and tegrastats parsing: ok')"
+echo "device path on Python 3.6: ok"
