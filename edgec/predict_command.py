@@ -1,0 +1,89 @@
+"""`edgec predict`: the latency estimator's table for a model across devices and precisions.
+Workstation side (it reads the model's layer costs from the zoo or an ONNX file)."""
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from edgec.errors import EdgecError
+from edgec.jetson import predict
+from edgec.runtime.results import validate_result
+
+_ZOO_LAYERS = {}  # type: Dict[str, List[Dict[str, Any]]]
+
+
+def zoo_layers(name: str) -> List[Dict[str, Any]]:
+    if name not in _ZOO_LAYERS:
+        from edgec.models import get_model
+        from edgec.models.summary import model_summary
+
+        _ZOO_LAYERS[name] = model_summary(get_model(name), with_layers=True)["layers"]
+    return _ZOO_LAYERS[name]
+
+
+def model_layers(target: str) -> Tuple[str, List[Dict[str, Any]], Optional[str]]:
+    """(model name, per-layer costs, plan.json found beside an ONNX file or None)."""
+    if target.lower().endswith(".onnx"):
+        if not os.path.isfile(target):
+            raise EdgecError("%s: no such ONNX file" % target)
+        import onnx
+
+        from edgec.exporter.onnx_layers import describe_layers
+
+        try:
+            layers = describe_layers(onnx.load(target))
+        except Exception as exc:  # onnx raises several types for damaged files
+            raise EdgecError("cannot read layer costs from %s: %s" % (target, exc))
+        if not layers or any(layer["output_shape"] is None for layer in layers):
+            raise EdgecError("%s: no conv layers with known shapes (shape inference failed)"
+                             % target)
+        beside = os.path.join(os.path.dirname(os.path.abspath(target)), "plan.json")
+        return os.path.basename(target), layers, beside if os.path.isfile(beside) else None
+    from edgec.models import model_names
+
+    if target not in model_names():
+        raise EdgecError("%r is neither a zoo model (%s) nor an .onnx file"
+                         % (target, ", ".join(model_names())))
+    return target, zoo_layers(target), None
+
+
+def refit(result_paths: Sequence[str]) -> Dict[str, Any]:
+    points = []
+    for path in result_paths:
+        try:
+            with open(path) as handle:
+                result = validate_result(json.load(handle), path)
+        except ValueError as exc:
+            raise EdgecError("result %s is not valid JSON: %s" % (path, exc))
+        points.append(predict.point_from_result(result, path))
+    all_points = predict.fitting_points(zoo_layers, points)
+    return predict.fit_record(all_points, [os.path.relpath(predict.DATA_FILE)]
+                              + list(result_paths))
+
+
+def run_predict(target: str, devices: Sequence[str], precisions: Sequence[str],
+                plan_path: Optional[str], batch: int, fit_results: Sequence[str],
+                params_path: Optional[str]) -> Dict[str, Any]:
+    from edgec.runtime.trt_layers import read_plan_layers
+
+    name, layers, beside = model_layers(target)
+    record = refit(fit_results) if fit_results else predict.load_params(params_path)
+    plan, plan_source = None, None
+    if plan_path or beside:
+        plan, plan_source = read_plan_layers(plan_path or beside), plan_path or beside
+    elif predict.paper_plan(name, layers):
+        plan, plan_source = predict.paper_plan(name, layers), "the paper's hand-picked plan"
+    rows = []
+    for key in devices:
+        for precision in precisions:
+            if precision == "mix" and plan is None:
+                rows.append({"device": key, "device_name": predict.BY_KEY[key].name,
+                             "precision": "mix", "batch": batch, "status": "needs --plan",
+                             "why": "no plan.json given or found beside the ONNX file"})
+                continue
+            rows.append(predict.predict(layers, key, precision, record["params"],
+                                        plan if precision == "mix" else None, batch))
+    return {"model": name, "batch": batch, "rows": rows, "plan": plan_source,
+            "estimator": {"leave_one_out": record["leave_one_out"]["summary"],
+                          "data": record["data"], "fitted_devices":
+                          sorted(record["params"]["devices"])},
+            "fit": record if fit_results else None}
