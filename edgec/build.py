@@ -36,7 +36,8 @@ def bundle_info(out_dir: str) -> Dict[str, object]:
 
 def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader,
               method, percentile, holdout, precision, budget, eval_samples, device, out_dir,
-              progress, demo, say: Callable[[str], None], engine=None) -> Dict[str, object]:
+              progress, demo, say: Callable[[str], None], engine=None,
+              grid_sample: str = "auto") -> Dict[str, object]:
     from edgec.pipeline import StageRunner, file_key, folder_key
     from edgec.runtime.bundle import pack
     from edgec.runtime.trt_detect import tensorrt_version
@@ -47,7 +48,7 @@ def run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
     if demo:
         model_name, data_dir = DEMO_MODEL, DEMO_DATA
         notes.append("This was the demo default (lite-wav2lip, shipped demo data).")
-    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
+    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader, grid_sample)
     if not checkpoint and not onnx_path:
         say("weights are random: no --checkpoint given")
         notes.append("Weights were random (no --checkpoint): quality numbers describe "

@@ -56,6 +56,12 @@ model_options = _compose(
                       "Random weights when omitted."),
     click.option("--onnx", "onnx_path", type=click.Path(dir_okay=False), default=None,
                  help="An ONNX file exported elsewhere, instead of --model."),
+    click.option("--grid-sample", type=click.Choice(["auto", "decomposed", "native"]),
+                 default="auto", show_default=True,
+                 help="Models with a 5-D grid sample (liveportrait-warping): decomposed into "
+                      "standard ops (TensorRT 8.2/8.5/10 build it without plugins; the default, "
+                      "as edgec targets TensorRT) or native ONNX GridSample, opset 20 (ONNX "
+                      "Runtime)."),
 )
 
 data_options = _compose(
@@ -160,7 +166,8 @@ def models(name, layers, as_json):
 @click.option("--tolerance", type=float, default=1e-4, show_default=True,
               help="Largest absolute ONNX Runtime vs PyTorch error accepted.")
 @json_option
-def export(model_name, inputs, checkpoint, onnx_path, out_dir, opset, tolerance, as_json):
+def export(model_name, inputs, checkpoint, onnx_path, grid_sample, out_dir, opset, tolerance,
+           as_json):
     """Export a model to ONNX (dynamic batch), simplified, checked, with a parity run against
     PyTorch at batch 1 and 8."""
     _require_model_or_onnx(model_name, onnx_path)
@@ -171,7 +178,8 @@ def export(model_name, inputs, checkpoint, onnx_path, out_dir, opset, tolerance,
     else:
         from edgec.models import resolve_model
 
-        record = export_zoo_model(resolve_model(model_name, inputs), out_dir, checkpoint,
+        record = export_zoo_model(resolve_model(model_name, inputs, grid_sample), out_dir,
+                                  checkpoint,
                                   opset=opset, tolerance=tolerance)
     if as_json:
         _emit_json(record)
@@ -191,15 +199,15 @@ def export(model_name, inputs, checkpoint, onnx_path, out_dir, opset, tolerance,
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False))
 @progress_option
 @json_option
-def calibrate(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader,
-              method, percentile, holdout, out_dir, progress, as_json):
+def calibrate(model_name, inputs, checkpoint, onnx_path, grid_sample, data_dir, n_samples, seed,
+              reader, method, percentile, holdout, out_dir, progress, as_json):
     """Measure activation ranges on calibration data: writes ranges.json and calib.cache
     (TensorRT's calibration-cache format), plus the model's ONNX and the sample store."""
     from edgec.calib.store import SampleStore
     from edgec.pipeline import StageRunner
     from edgec.stages import ModelSource, calibrated_model
 
-    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
+    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader, grid_sample)
     runner = StageRunner(out_dir)
     onnx_file, store, summary, ranges = calibrated_model(
         runner, source, data_dir, n_samples, seed, method, percentile, holdout, progress)
@@ -227,15 +235,15 @@ def calibrate(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, se
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False))
 @progress_option
 @json_option
-def quantize(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader,
-             method, percentile, holdout, precision, plan_path, eval_samples, out_dir, progress,
-             as_json):
+def quantize(model_name, inputs, checkpoint, onnx_path, grid_sample, data_dir, n_samples, seed,
+             reader, method, percentile, holdout, precision, plan_path, eval_samples, out_dir,
+             progress, as_json):
     """Write model.<precision>.onnx (Q/DQ INT8, FP16 casts) and its quality vs FP32 on
     held-out samples (quality.json), running export and calibration first when needed."""
     from edgec.pipeline import StageRunner
     from edgec.stages import ModelSource, calibrated_model, stage_quantize
 
-    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
+    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader, grid_sample)
     runner = StageRunner(out_dir)
     onnx_file, store, _, ranges = calibrated_model(
         runner, source, data_dir, n_samples, seed, method, percentile, holdout, progress)
@@ -266,9 +274,9 @@ def quantize(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, see
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False))
 @progress_option
 @json_option
-def sweep(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader, method,
-          percentile, holdout, ranges_path, budget, eval_samples, batch_size, device, resume,
-          out_dir, progress, as_json):
+def sweep(model_name, inputs, checkpoint, onnx_path, grid_sample, data_dir, n_samples, seed,
+          reader, method, percentile, holdout, ranges_path, budget, eval_samples, batch_size,
+          device, resume, out_dir, progress, as_json):
     """Layer-wise INT8 sensitivity sweep and automatic MIX plan: writes sensitivity.json,
     sensitivity.png and plan.json (ready for `edgec quantize --precision mix`)."""
     from edgec.pipeline import StageRunner
@@ -276,7 +284,7 @@ def sweep(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, 
     from edgec.stages import ModelSource, calibrated_model, stage_sweep
 
     Budget.parse(budget)  # reject a bad budget before any work
-    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader)
+    source = ModelSource(model_name, inputs, checkpoint, onnx_path, reader, grid_sample)
     runner = StageRunner(out_dir)
     onnx_file, store, _, ranges = calibrated_model(
         runner, source, data_dir, n_samples, seed, method, percentile, holdout, progress,
@@ -331,10 +339,10 @@ DEMO_NOTE = ("demo default: building lite-wav2lip with the small calibration set
 @engine_options
 @progress_option
 @json_option
-def build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, reader, method,
-          percentile, holdout, precision, budget, eval_samples, device, bundle_path, out_dir,
-          workspace_mib, timing_cache, dla_core, batch_range, allow_unmapped_layers, progress,
-          as_json):
+def build(model_name, inputs, checkpoint, onnx_path, grid_sample, data_dir, n_samples, seed,
+          reader, method, percentile, holdout, precision, budget, eval_samples, device,
+          bundle_path, out_dir, workspace_mib, timing_cache, dla_core, batch_range,
+          allow_unmapped_layers, progress, as_json):
     """From checkpoint to deployable bundle: export, calibrate, sweep (MIX), quantize and pack,
     reusing every stage whose inputs are unchanged. With no --model and no --data, builds the
     built-in demo (lite-wav2lip on a small shipped calibration set)."""
@@ -357,7 +365,7 @@ def build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed, 
     Budget.parse(budget)
     summary = run_build(model_name, inputs, checkpoint, onnx_path, data_dir, n_samples, seed,
                         reader, method, percentile, holdout, precision, budget, eval_samples,
-                        device, out_dir, progress, demo, say, engine)
+                        device, out_dir, progress, demo, say, engine, grid_sample)
     if as_json:
         _emit_json(summary)
         return

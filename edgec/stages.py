@@ -12,7 +12,7 @@ class ModelSource(object):
 
     def __init__(self, model_name: Optional[str] = None, inputs: Sequence[str] = (),
                  checkpoint: Optional[str] = None, onnx_path: Optional[str] = None,
-                 reader: Optional[str] = None):
+                 reader: Optional[str] = None, grid_sample: str = "auto"):
         if bool(model_name) == bool(onnx_path):
             raise EdgecError("give exactly one of --model and --onnx")
         if onnx_path and checkpoint:
@@ -22,6 +22,7 @@ class ModelSource(object):
         self.checkpoint = checkpoint
         self.onnx_path = onnx_path
         self.reader = reader
+        self.grid_sample = grid_sample
         self._entry = None
 
     @property
@@ -29,14 +30,15 @@ class ModelSource(object):
         if self._entry is None and self.model_name:
             from edgec.models import resolve_model
 
-            self._entry = resolve_model(self.model_name, self.inputs)
+            self._entry = resolve_model(self.model_name, self.inputs, self.grid_sample)
         return self._entry
 
     def key(self) -> Dict[str, object]:
         if self.onnx_path:
             return {"onnx": file_key(self.onnx_path)}
         return {"model": self.model_name, "inputs": self.inputs,
-                "checkpoint": file_key(self.checkpoint) if self.checkpoint else None}
+                "checkpoint": file_key(self.checkpoint) if self.checkpoint else None,
+                "grid_sample": self.grid_sample}
 
     def data_family(self) -> Optional[str]:
         if self.reader:

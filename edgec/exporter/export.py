@@ -76,16 +76,27 @@ def check_model(model: onnx.ModelProto, where: str) -> None:
         raise EdgecError("%s is not a valid ONNX model: %s" % (where, str(exc).strip()))
 
 
+NATIVE_GRID_SAMPLE_OPSET = 20
+
+
 def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
                      opset: int = DEFAULT_OPSET, tolerance: float = 1e-4,
-                     batches=(1, 8)) -> Dict[str, object]:
+                     batches=None) -> Dict[str, object]:
     """Export `entry` to out_dir/model.onnx + export.json. Returns the export record."""
     if opset < 17:
         raise EdgecError("--opset %d: edgec needs opset 17 or newer" % opset)
+    grid_form = (entry.grid_form or entry.grid_forms[0]) if entry.grid_forms else None
+    if grid_form == "native" and opset < NATIVE_GRID_SAMPLE_OPSET:
+        opset = NATIVE_GRID_SAMPLE_OPSET  # ONNX defines N-D GridSample from opset 20
+    batches = batches or entry.parity_batches
     model = entry.build(checkpoint)
     folded = fold_batchnorm(model)
     layers = entry.layers(folded)
     onnx_model = simplify(torch_to_onnx(entry, folded, opset))
+    if grid_form == "decomposed":
+        from edgec.exporter.gridsample import int32_gather_indices
+
+        int32_gather_indices(onnx_model)
     unmatched = name_layers_by_weight(onnx_model, folded, layers)
     if unmatched:
         raise EdgecError("export of %s: no ONNX conv node carries the weights of layers %s; the "
@@ -100,6 +111,7 @@ def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
                        if checkpoint else None),
         "weights": "checkpoint" if checkpoint else "random (seed 0)",
         "opset": opset,
+        "grid_sample": grid_form,
         "inputs": [{"name": i.name, "shape": [BATCH_AXIS] + list(i.shape), "dtype": i.dtype}
                    for i in entry.inputs],
         "outputs": list(entry.outputs),

@@ -20,6 +20,15 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     nn.Sequential carries the BN's affine transform and the BN is replaced by Identity."""
     folded = copy.deepcopy(model).eval()
     for module in folded.modules():
+        # Modules that apply a BatchNorm right after a conv outside a Sequential declare the
+        # pair (attribute names) in `fold_pairs`.
+        for conv_name, bn_name in getattr(module, "fold_pairs", ()):
+            conv, bn = getattr(module, conv_name), getattr(module, bn_name)
+            if isinstance(conv, CONV_TYPES) and isinstance(bn, _BN_TYPES):
+                transpose = isinstance(conv, (nn.ConvTranspose1d, nn.ConvTranspose2d,
+                                              nn.ConvTranspose3d))
+                setattr(module, conv_name, fuse_conv_bn_eval(conv, bn, transpose=transpose))
+                setattr(module, bn_name, nn.Identity())
         if not isinstance(module, nn.Sequential):
             continue
         names = list(module._modules)

@@ -13,8 +13,10 @@ from edgec.errors import EdgecError
 _PREFIXES = ("module.",)
 
 
-def read_state_dict(path: str) -> Dict[str, "object"]:
-    """The tensors of a checkpoint file, with DataParallel prefixes removed."""
+def read_state_dict(path: str, adapter=None) -> Dict[str, "object"]:
+    """The tensors of a checkpoint file, with DataParallel prefixes removed; `adapter` first
+    turns a model-specific layout (nested groups, spectral-norm parametrisation) into a flat
+    state dict."""
     import pickle
 
     import torch
@@ -41,6 +43,12 @@ def read_state_dict(path: str) -> Dict[str, "object"]:
         raise EdgecError("checkpoint %s cannot be read: it is truncated, corrupt or not a "
                          "PyTorch checkpoint (%s)" % (path, first))
 
+    if adapter is not None:
+        try:
+            obj = adapter(obj)
+        except (KeyError, TypeError, AttributeError, ValueError, RuntimeError) as exc:
+            raise EdgecError("checkpoint %s does not have the layout this model's released "
+                             "weights have (%s: %s)" % (path, type(exc).__name__, exc))
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         state = obj["state_dict"]
     elif isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -82,10 +90,10 @@ def _shapes(state) -> Dict[str, Tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in state.items()}
 
 
-def load_checkpoint(model, path: str, model_name: str) -> None:
+def load_checkpoint(model, path: str, model_name: str, adapter=None) -> None:
     """Load `path` into `model` strictly; on mismatch, say what differs and which zoo model the
     checkpoint would fit, if any."""
-    state = read_state_dict(path)
+    state = read_state_dict(path, adapter)
     expected = _shapes(model.state_dict())
     found = _shapes(state)
     missing, unexpected, misshaped = compare_keys(expected, found)

@@ -85,3 +85,23 @@ def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
     if len(set(names)) != len(names):
         raise ValueError("layer names are not unique: %s" % names)
     return layers
+
+
+def linear_macs(model: nn.Module, example_inputs: Sequence[torch.Tensor]) -> int:
+    """MACs of every nn.Linear at batch 1 (ConvNeXt's pointwise convs and MLPs are Linear
+    layers; they are not quantizable layers in edgec but count towards the model's cost)."""
+    total = [0]
+    handles = []
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            def hook(mod, inputs, output):
+                total[0] += _numel(inputs[0].shape) // mod.in_features * mod.in_features \
+                    * mod.out_features
+            handles.append(module.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            model(*example_inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return int(total[0])

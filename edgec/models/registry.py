@@ -31,8 +31,16 @@ class ModelEntry:
     inputs: List[InputSpec]
     outputs: List[str]
     layer_namer: Callable[[str], str] = field(default=lambda path: path)
-    # Which calibration reader produces this model's inputs from videos ("wav2lip", or None).
+    # Which calibration reader produces this model's inputs from videos ("wav2lip",
+    # "portrait", or None: .npz arrays of its inputs only).
     data_family: Optional[str] = None
+    # Turns the object a released weight file holds into a flat state dict (None: as is).
+    checkpoint_adapter: Optional[Callable[[object], object]] = None
+    # Models with a 5-D grid sample: the forms they can export (edgec.exporter.gridsample).
+    grid_forms: Tuple[str, ...] = ()
+    grid_form: Optional[str] = None  # the chosen form (resolve_model); None: grid_forms[0]
+    # Batch sizes of the export parity check (large modules check fewer).
+    parity_batches: Tuple[int, ...] = (1, 8)
 
     def input_shapes(self, batch: int = 1) -> Dict[str, Tuple[int, ...]]:
         return {i.name: (batch,) + tuple(i.shape) for i in self.inputs}
@@ -42,8 +50,9 @@ class ModelEntry:
         return {i.name: rng.uniform(i.low, i.high, size=(batch,) + tuple(i.shape)).astype(i.dtype)
                 for i in self.inputs}
 
-    def build(self, checkpoint: Optional[str] = None):
-        """The model in eval mode, with weights from `checkpoint` (random otherwise)."""
+    def build(self, checkpoint: Optional[str] = None, grid_form: Optional[str] = None):
+        """The model in eval mode, with weights from `checkpoint` (random otherwise), its 5-D
+        grid samples in `grid_form` where it has any."""
         import torch
 
         torch.manual_seed(0)  # random weights are reproducible
@@ -51,9 +60,13 @@ class ModelEntry:
         if checkpoint is not None:
             from edgec.models.checkpoint import load_checkpoint
 
-            load_checkpoint(model, checkpoint, self.name)
+            load_checkpoint(model, checkpoint, self.name, self.checkpoint_adapter)
         else:
             _randomize_batchnorm(model)
+        if self.grid_forms:
+            from edgec.models.liveportrait import set_grid_form
+
+            set_grid_form(model, grid_form or self.grid_form or self.grid_forms[0])
         return model.eval()
 
     def layers(self, model=None):
@@ -146,10 +159,28 @@ def factory_entry(reference: str, inputs: Sequence[str]) -> ModelEntry:
                       inputs=specs, outputs=["output"])
 
 
-def resolve_model(name: str, inputs: Sequence[str] = ()) -> ModelEntry:
+GRID_SAMPLE_CHOICES = ("auto", "decomposed", "native")
+
+
+def resolve_model(name: str, inputs: Sequence[str] = (), grid_sample: str = "auto"
+                  ) -> ModelEntry:
+    """The entry for a zoo name or factory reference. `grid_sample` picks the form of 5-D grid
+    samples: "auto" is the entry's first form (decomposed: what TensorRT needs)."""
+    import dataclasses
+
     _load_zoo()
     if name in _REGISTRY:
-        return _REGISTRY[name]
-    if ":" in name:
-        return factory_entry(name, inputs)
-    return get_model(name)
+        entry = _REGISTRY[name]
+    elif ":" in name:
+        entry = factory_entry(name, inputs)
+    else:
+        entry = get_model(name)
+    if grid_sample not in GRID_SAMPLE_CHOICES:
+        raise EdgecError("--grid-sample %r: expected one of %s"
+                         % (grid_sample, ", ".join(GRID_SAMPLE_CHOICES)))
+    if grid_sample == "auto":
+        return entry
+    if grid_sample not in entry.grid_forms:
+        raise EdgecError("--grid-sample %s: model %s has no 5-D grid sample to choose a form for"
+                         % (grid_sample, entry.name))
+    return dataclasses.replace(entry, grid_form=grid_sample)

@@ -3,15 +3,23 @@ from typing import Dict
 
 
 def model_summary(entry, with_layers: bool = False) -> Dict[str, object]:
+    import torch
+
+    from edgec.models.layers import linear_macs
+
     model = entry.build()
     layers = entry.layers(model)
+    dummy = entry.dummy_inputs(1)
+    linear = linear_macs(model, [torch.from_numpy(dummy[i.name]) for i in entry.inputs])
     row = {
         "name": entry.name, "summary": entry.summary,
         "params": int(sum(p.numel() for p in model.parameters())),
-        "macs": int(sum(layer.macs for layer in layers)),
-        "macs_output_grid": int(sum(layer.macs_output_grid for layer in layers)),
+        "macs": int(sum(layer.macs for layer in layers)) + linear,
+        "macs_output_grid": int(sum(layer.macs_output_grid for layer in layers)) + linear,
+        "macs_linear": linear,
         "mac_conventions": {"macs": "true: transposed convs counted on their input grid",
-                            "macs_output_grid": "transposed convs on the output grid (thop, paper)"},
+                            "macs_output_grid": "transposed convs on the output grid (thop, paper)",
+                            "macs_linear": "nn.Linear layers (included in both totals)"},
         "quantizable_layers": len(layers),
         "inputs": [{"name": i.name, "shape": ["batch"] + list(i.shape), "dtype": i.dtype}
                    for i in entry.inputs],
