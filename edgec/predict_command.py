@@ -1,10 +1,10 @@
 """`edgec predict`: the latency estimator's table for a model across devices and precisions.
 Workstation side (it reads the model's layer costs from the zoo or an ONNX file)."""
-import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from edgec.errors import EdgecError
+from edgec.fileio import read_json
 from edgec.jetson import predict
 from edgec.runtime.results import validate_result
 
@@ -49,11 +49,7 @@ def model_layers(target: str) -> Tuple[str, List[Dict[str, Any]], Optional[str]]
 def refit(result_paths: Sequence[str]) -> Dict[str, Any]:
     points = []
     for path in result_paths:
-        try:
-            with open(path) as handle:
-                result = validate_result(json.load(handle), path)
-        except ValueError as exc:
-            raise EdgecError("result %s is not valid JSON: %s" % (path, exc))
+        result = validate_result(read_json(path, "result"), path)
         points.append(predict.point_from_result(result, path))
     all_points = predict.fitting_points(zoo_layers, points)
     return predict.fit_record(all_points, [os.path.relpath(predict.DATA_FILE)]

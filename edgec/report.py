@@ -7,12 +7,11 @@ replacing the first.
 """
 import csv
 import io
-import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from edgec.errors import EdgecError
-from edgec.fileio import atomic_write_bytes, atomic_write_text
+from edgec.fileio import atomic_write_bytes, atomic_write_text, read_json
 from edgec.runtime.results import validate_result
 
 PRECISION_ORDER = ("fp32", "fp16", "mix", "int8")
@@ -34,14 +33,7 @@ def load_results(paths: List[str]) -> Dict[Key, Dict[str, Any]]:
     results = {}  # type: Dict[Key, Dict[str, Any]]
     sources = {}  # type: Dict[Key, str]
     for path in files:
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-        except (IOError, OSError) as exc:
-            raise EdgecError("result %s cannot be read: %s" % (path, exc))
-        except ValueError as exc:
-            raise EdgecError("result %s is not valid JSON: %s" % (path, exc))
-        result = validate_result(data, path)
+        result = validate_result(read_json(path, "result"), path)
         key = (result["device"]["name"], result["model"]["name"], result["model"]["precision"],
                int(result.get("batch") or result["settings"].get("batch") or 1))
         if key in results:
@@ -120,8 +112,8 @@ def markdown(tables: Dict[str, Any]) -> str:
         lines.append("| precision | model | " + " | ".join(table["devices"]) + " |")
         lines.append("|---|---|" + "---|" * len(table["devices"]))
         for row in table["rows"]:
-            lines.append("| %s | %s | %s |" % (row["precision"].upper(), row["model"],
-                                                " | ".join(_cell_text(c) for c in row["cells"])))
+            cells = " | ".join(_cell_text(c) for c in row["cells"])
+            lines.append("| %s | %s | %s |" % (row["precision"].upper(), row["model"], cells))
         lines.append("")
     lines.append("— : not measured. Every number comes from a result.json listed in "
                  "results.csv (column `source`).")

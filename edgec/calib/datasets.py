@@ -324,9 +324,19 @@ def _check_arrays(path, arrays, inputs) -> int:
     return int(rows or 0)
 
 
+def _only_arrays(root: str) -> bool:
+    files = _walk_files(root) if os.path.isdir(root) else []
+    return bool(files) and all(f.endswith((".npz", ".npy")) for f in files
+                               if not os.path.basename(f).startswith("."))
+
+
 def build_store(root: str, out_path: str, inputs, data_family: Optional[str], n: int,
                 seed: int, progress: bool = True):
     """Dispatch on the folder's layout. `inputs`: [(name, shape without batch)]."""
+    if data_family == "portrait" and not _only_arrays(root):
+        from edgec.calib.portrait import build_portrait_store
+
+        return build_portrait_store(root, out_path, n, seed, progress)
     layout = detect_layout(root)
     if layout == "arrays":
         return build_array_store(root, out_path, inputs, n, seed, progress)

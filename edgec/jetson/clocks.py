@@ -41,15 +41,14 @@ def parse_jetson_clocks(text):
     if gpu is None:
         reasons.append("no GPU line")
     elif not gpu["min"] == gpu["max"] == gpu["current"]:
-        reasons.append("GPU at %d of %d MHz (min %d)" % (gpu["current"] // 1000000,
-                                                        gpu["max"] // 1000000,
-                                                        gpu["min"] // 1000000))
+        reasons.append("GPU at %d of %d MHz (min %d)" % (
+            gpu["current"] // 1000000, gpu["max"] // 1000000, gpu["min"] // 1000000))
     unlocked_cpus = [c for c in cpus if not c["min"] == c["max"] == c["current"]]
     if unlocked_cpus:
         reasons.append("%d CPU cores not at a fixed maximum" % len(unlocked_cpus))
     if emc is not None and emc["current"] != emc["max"]:
         reasons.append("EMC at %d of %d MHz" % (emc["current"] // 1000000,
-                                                 emc["max"] // 1000000))
+                                                emc["max"] // 1000000))
     return {"gpu_hz": gpu, "emc_hz": emc, "cpu_khz": cpus and {
         "min": min(c["current"] for c in cpus), "max": max(c["current"] for c in cpus)},
         "locked": bool(units) and not reasons, "why_not_locked": reasons}

@@ -6,7 +6,6 @@ to mean/peak power, the GPU clock range (throttling) and energy per inference.
 """
 import subprocess
 import threading
-import time
 from typing import Any, Dict, List, Optional  # noqa: F401
 
 from edgec.errors import EdgecError

@@ -14,10 +14,10 @@ the geometric mean of the fitted devices, and say so.
 import json
 import math
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence  # noqa: F401  (type comments)
 
 from edgec.errors import EdgecError
-from edgec.jetson.profiles import BY_KEY, PROFILES, DeviceProfile
+from edgec.jetson.profiles import BY_KEY, PROFILES, DeviceProfile  # noqa: F401
 
 BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
 MEMORY_EFFICIENCY = 0.6  # achievable fraction of DRAM bandwidth (not fitted: too few points)
@@ -226,13 +226,11 @@ def error_summary(rows):
 
 def load_params(path=None):
     # type: (Optional[str]) -> Dict[str, Any]
+    from edgec.fileio import read_json
+
     path = path or FIT_FILE
-    try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except (IOError, OSError, ValueError) as exc:
-        raise EdgecError("latency fit %s cannot be read: %s" % (path, exc))
-    if data.get("format") != "edgec-latency-fit/1":
+    data = read_json(path, "latency fit")
+    if not isinstance(data, dict) or data.get("format") != "edgec-latency-fit/1":
         raise EdgecError("%s is not an edgec latency fit (format edgec-latency-fit/1)" % path)
     return data
 

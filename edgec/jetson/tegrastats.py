@@ -110,12 +110,14 @@ def summarize(samples, total_rail=None):
     clocks = [s["gr3d"]["mhz"] for s in samples if s["gr3d"] and s["gr3d"]["mhz"] is not None]
     loads = [s["gr3d"]["load_percent"] for s in samples if s["gr3d"]]
     rail_names = sorted(set(name for s in samples for name in s["rails"]))
+    if total_rail and any(total_rail in s["rails"] for s in samples):
+        rail = total_rail  # type: Optional[str]
+    else:
+        rail = samples[0]["total_power"]["rail"] if samples and samples[0]["total_power"] \
+            else None
     return {
         "samples": len(samples),
-        "power_rail": (total_rail if total_rail and any(total_rail in s["rails"]
-                                                       for s in samples)
-                       else (samples[0]["total_power"]["rail"]
-                             if samples and samples[0]["total_power"] else None)),
+        "power_rail": rail,
         "rails": rail_names,
         "mean_power_mw": sum(powers) / len(powers) if powers else None,
         "peak_power_mw": max(powers) if powers else None,

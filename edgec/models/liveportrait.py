@@ -8,7 +8,7 @@ checkpoint is loaded; every conv followed by a BatchNorm declares the pair (`fol
 folded before export; the 5-D grid sample is a swappable function (native ONNX GridSample or a
 decomposition TensorRT 8.x can build, see edgec.exporter.gridsample).
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -114,27 +114,26 @@ class AppearanceFeatureExtractor(nn.Module):
 
 # -- M: motion extractor (ConvNeXt-V2 tiny) ----------------------------------------------------
 
-class ChannelsFirstLayerNorm(nn.Module):
-    """LayerNorm over the channel axis of an N x C x H x W tensor."""
+class ExplicitLayerNorm(nn.Module):
+    """LayerNorm over one axis (the last, or the channels of N x C x H x W), written out:
+    opset 17 would export nn.LayerNorm as the LayerNormalization op, which TensorRT's ONNX
+    parser imports only from 8.6 on (JetPack 4.6 and 5.1 have 8.2 and 8.5). Parameters are named
+    weight/bias, as in the released weights."""
 
-    def __init__(self, channels: int, eps: float = 1e-6):
+    def __init__(self, channels: int, channels_first: bool = False, eps: float = 1e-6):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
+        self.axis = 1 if channels_first else -1
         self.eps = eps
 
     def forward(self, x):
-        mean = x.mean(1, keepdim=True)
-        var = (x - mean).pow(2).mean(1, keepdim=True)
+        mean = x.mean(self.axis, keepdim=True)
+        var = (x - mean).pow(2).mean(self.axis, keepdim=True)
         x = (x - mean) / torch.sqrt(var + self.eps)
-        return x * self.weight[:, None, None] + self.bias[:, None, None]
-
-
-class ChannelsLastLayerNorm(nn.LayerNorm):
-    """LayerNorm over the last axis; its parameters are named weight/bias like nn.LayerNorm."""
-
-    def __init__(self, channels: int):
-        super().__init__(channels, eps=1e-6)
+        if self.axis == 1:
+            return x * self.weight[:, None, None] + self.bias[:, None, None]
+        return x * self.weight + self.bias
 
 
 class GlobalResponseNorm(nn.Module):
@@ -156,7 +155,7 @@ class ConvNeXtBlock(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
         self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
-        self.norm = ChannelsLastLayerNorm(dim)
+        self.norm = ExplicitLayerNorm(dim)
         self.pwconv1 = nn.Linear(dim, 4 * dim)
         self.act = nn.GELU()
         self.grn = GlobalResponseNorm(4 * dim)
@@ -176,13 +175,14 @@ class ConvNeXtV2(nn.Module):
                  num_bins=66):
         super().__init__()
         self.downsample_layers = nn.ModuleList([nn.Sequential(
-            nn.Conv2d(3, dims[0], 4, stride=4), ChannelsFirstLayerNorm(dims[0]))])
+            nn.Conv2d(3, dims[0], 4, stride=4), ExplicitLayerNorm(dims[0], channels_first=True))])
         for i in range(3):
             self.downsample_layers.append(nn.Sequential(
-                ChannelsFirstLayerNorm(dims[i]), nn.Conv2d(dims[i], dims[i + 1], 2, stride=2)))
+                ExplicitLayerNorm(dims[i], channels_first=True),
+                nn.Conv2d(dims[i], dims[i + 1], 2, stride=2)))
         self.stages = nn.ModuleList(nn.Sequential(*[ConvNeXtBlock(dim) for _ in range(depth)])
                                     for depth, dim in zip(depths, dims))
-        self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
+        self.norm = ExplicitLayerNorm(dims[-1])
         self.fc_kp = nn.Linear(dims[-1], 3 * num_kp)
         self.fc_scale = nn.Linear(dims[-1], 1)
         self.fc_pitch = nn.Linear(dims[-1], num_bins)
@@ -514,3 +514,32 @@ def flatten_stitching(obj: Dict[str, object]) -> Dict[str, object]:
             flat["%s.%s" % (prefix, key)] = value
     return flat
 
+
+# -- keypoints in the driving pose (used to make calibration inputs for W, G and S) -------------
+
+def headpose_degrees(bins: torch.Tensor) -> torch.Tensor:
+    """66 pose bins of 3 degrees -> the softmax-expected angle, centred at 97.5 degrees."""
+    index = torch.arange(bins.shape[1], dtype=bins.dtype)
+    return (F.softmax(bins, dim=1) * index).sum(dim=1) * 3 - 97.5
+
+
+def rotation_matrix(pitch: torch.Tensor, yaw: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
+    """Degrees -> B x 3 x 3, applied to row vectors (x @ R): (Rz Ry Rx) transposed."""
+    x, y, z = (torch.deg2rad(a) for a in (pitch, yaw, roll))
+    one, zero = torch.ones_like(x), torch.zeros_like(x)
+    rx = torch.stack([one, zero, zero, zero, x.cos(), -x.sin(), zero, x.sin(), x.cos()], 1)
+    ry = torch.stack([y.cos(), zero, y.sin(), zero, one, zero, -y.sin(), zero, y.cos()], 1)
+    rz = torch.stack([z.cos(), -z.sin(), zero, z.sin(), z.cos(), zero, zero, zero, one], 1)
+    rot = rz.reshape(-1, 3, 3) @ ry.reshape(-1, 3, 3) @ rx.reshape(-1, 3, 3)
+    return rot.transpose(1, 2)
+
+
+def posed_keypoints(pitch, yaw, roll, t, exp, scale, kp) -> torch.Tensor:
+    """The motion extractor's outputs -> keypoints in the image's pose, B x 21 x 3:
+    scale * (canonical @ R + expression) + (tx, ty, 0)."""
+    batch = kp.shape[0]
+    rot = rotation_matrix(headpose_degrees(pitch), headpose_degrees(yaw), headpose_degrees(roll))
+    points = kp.reshape(batch, -1, 3) @ rot + exp.reshape(batch, -1, 3)
+    points = points * scale.reshape(batch, 1, 1)
+    shift = torch.cat([t[:, :2], torch.zeros_like(t[:, 2:])], dim=1)
+    return points + shift.reshape(batch, 1, 3)

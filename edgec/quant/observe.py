@@ -3,7 +3,9 @@
 Every float tensor of the graph (graph inputs and node outputs) is observed, so the TensorRT
 cache covers the whole network. Two passes over the sample store: the first finds each tensor's
 range, the second fills a fixed-range histogram of |x| (what entropy and percentile calibration
-need). Memory stays bounded: one batch of activations at a time.
+need). Memory stays bounded: the observed tensors of one run never exceed MEMORY_BUDGET
+(the batch shrinks for large models, and models whose single sample exceeds it are observed
+in groups of tensors, one run of the network per group).
 """
 from typing import Dict, List
 
@@ -12,6 +14,7 @@ import onnx
 from onnx import shape_inference
 
 HIST_BINS = 2048
+MEMORY_BUDGET = 1 << 30  # bytes of observed activations held at once
 
 
 def float_tensors(model: onnx.ModelProto) -> List[str]:
@@ -39,31 +42,66 @@ def _with_outputs(model: onnx.ModelProto, names: List[str]) -> bytes:
     return observed.SerializeToString()
 
 
+def plan_groups(sizes: Dict[str, int], names: List[str], budget: int) -> List[List[str]]:
+    """Split tensors (bytes per sample) into consecutive groups of at most `budget` bytes."""
+    groups = []  # type: List[List[str]]
+    current, total = [], 0  # type: List[str], int
+    for name in names:
+        size = sizes.get(name, 0)
+        if current and total + size > budget:
+            groups.append(current)
+            current, total = [], 0
+        current.append(name)
+        total += size
+    if current:
+        groups.append(current)
+    return groups
+
+
 class ActivationObserver(object):
-    def __init__(self, model: onnx.ModelProto, threads: int = 0):
+    def __init__(self, model: onnx.ModelProto, threads: int = 0, budget: int = MEMORY_BUDGET):
+        from edgec.exporter.onnx_layers import _static_shapes
         from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
         self.names = float_tensors(model)
         self.input_names = [i.name for i in model.graph.input]
+        shapes = _static_shapes(model, 1)
+        self.sample_bytes = {n: 4 * int(np.prod(shapes[n])) for n in self.names if n in shapes}
+        self.budget = budget
+        self.groups = plan_groups(self.sample_bytes, self.names, budget)
         self.runner = OnnxRuntimeRunner(_with_outputs(model, self.names), threads=threads or None)
         self.runner.activate()
 
-    def _values(self, batch: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    def batch_size_for(self, requested: int) -> int:
+        """The largest batch (up to `requested`) whose largest group fits the budget."""
+        per_sample = max(sum(self.sample_bytes.get(n, 0) for n in g) for g in self.groups)
+        return max(1, min(requested, self.budget // max(per_sample, 1)))
+
+    def _values(self, batch: Dict[str, np.ndarray]):
+        """(name, value) of every observed tensor, one group of outputs per network run."""
         feed = {k: v for k, v in batch.items() if k in self.input_names}
-        out = self.runner.infer(feed)
-        out.update({k: v for k, v in feed.items()})
-        return out
+        for name, value in feed.items():
+            yield name, value
+        for group in self.groups:
+            wanted = [n for n in group if n not in feed]
+            if not wanted:
+                continue
+            values = self.runner.session.run(wanted, feed)
+            for name, value in zip(wanted, values):
+                yield name, value
+            del values
 
     def collect(self, store, indices, batch_size: int = 64, progress: bool = True
                 ) -> Dict[str, Dict[str, object]]:
         from edgec.progress import progress_bar
 
+        batch_size = self.batch_size_for(batch_size)
         lo = {n: np.inf for n in self.names}
         hi = {n: -np.inf for n in self.names}
         n_batches = (len(indices) + batch_size - 1) // batch_size
         with progress_bar(2 * n_batches, "activation statistics", "batch", progress) as bar:
             for batch in store.batches(indices, batch_size):
-                for name, value in self._values(batch).items():
+                for name, value in self._values(batch):
                     if name in lo:
                         lo[name] = min(lo[name], float(value.min()))
                         hi[name] = max(hi[name], float(value.max()))
@@ -71,7 +109,7 @@ class ActivationObserver(object):
             absmax = {n: max(abs(lo[n]), abs(hi[n])) for n in self.names}
             hists = {n: np.zeros(HIST_BINS, dtype=np.int64) for n in self.names}
             for batch in store.batches(indices, batch_size):
-                for name, value in self._values(batch).items():
+                for name, value in self._values(batch):
                     if name in hists and absmax[name] > 0:
                         scaled = np.abs(value.ravel()) * (HIST_BINS / absmax[name])
                         bins = np.minimum(scaled.astype(np.int64), HIST_BINS - 1)

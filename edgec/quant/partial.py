@@ -10,7 +10,7 @@ from typing import Dict, List, Sequence, Set
 import torch
 from torch import fx
 
-from edgec.quant.fakequant import FakeQuantModel
+from edgec.quant.fakequant import FakeQuantModel, primary_output
 
 
 class PartialRunner(object):
@@ -92,7 +92,7 @@ class PartialRunner(object):
         for node in self.dirty_nodes(changed):
             if node.op != "output":
                 env[node] = self._exec(node, env)
-        return fx.node.map_arg(self.output_node.args[0], lambda n: env[n])
+        return primary_output(fx.node.map_arg(self.output_node.args[0], lambda n: env[n]))
 
     def recompute_fraction(self, changed: Sequence[str], macs: Dict[str, int]) -> float:
         """Share of the model's conv MACs a partial run recomputes (to pick the cheaper base)."""

@@ -68,8 +68,10 @@ class SweepEngine(object):
         self.device = device
         # Inputs live on the device for the whole sweep: read and copied once. Channels-last
         # tensors take oneDNN's faster CPU convolutions (about 1.7x here) and cuDNN's tensor-core
-        # kernels without transposes.
-        self.memory_format = torch.channels_last
+        # kernels without transposes. Models with 3-D convolutions (5-D weights) keep the
+        # default layout: one module-wide format cannot serve 4-D and 5-D tensors.
+        planar = all(b.dim() <= 4 for b in evaluator.buffers())
+        self.memory_format = torch.channels_last if planar else torch.contiguous_format
         evaluator.to(memory_format=self.memory_format)
         self.batches = [[self._place(torch.from_numpy(np.ascontiguousarray(a)).to(device))
                          for a in batch] for batch in batches]

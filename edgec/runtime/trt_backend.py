@@ -62,6 +62,7 @@ class TensorRTRunner(Runner):
                                               self.device_info)
         free_before, _ = cuda.memory_info()
         self.logger = trt.Logger(trt.Logger.WARNING)
+        trt.init_libnvinfer_plugins(self.logger, "")  # engines may use bundled plugins
         self.runtime = trt.Runtime(self.logger)
         with open(self.engine_path, "rb") as handle:
             self.engine = self.runtime.deserialize_cuda_engine(handle.read())

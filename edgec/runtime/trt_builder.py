@@ -19,7 +19,7 @@ from edgec.runtime.sidecar import make_sidecar, write_sidecar
 from edgec.runtime.trt_versions import ApiPaths, BuildStrategy, dims_tuple, dla_settings
 
 if TYPE_CHECKING:  # the real API's types for mypy; imported lazily at run time
-    import tensorrt as trt  # noqa: F401
+    import tensorrt as trt  # noqa: F401,F811
 
 
 class EngineSettings(object):
@@ -267,6 +267,9 @@ def build_engine(folder, precision, engine_path, settings, device, tensorrt_vers
     onnx_path = os.path.join(folder, strategy.onnx_file)
     started = time.time()
     logger = _make_logger()
+    # TensorRT's bundled plugins (InstanceNormalization on 8.2/8.5, used by the SPADE decoder)
+    # are registered before parsing; they ship with TensorRT, no custom plugin is involved.
+    trt.init_libnvinfer_plugins(logger, "")
     builder = trt.Builder(logger)
     network, parser = _parse_onnx(builder, logger, paths, strategy, onnx_path)
     plan_layers = None  # type: Optional[Dict[str, str]]

@@ -9,6 +9,7 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: F401
 
 from edgec.errors import EdgecError
+from edgec.fileio import read_json
 
 # Layer types that carry plan.json precisions (the quantizable layers).
 CONSTRAINED_TYPES = ("CONVOLUTION", "DECONVOLUTION")
@@ -49,13 +50,7 @@ def read_plan_layers(path):
     # type: (str) -> Dict[str, str]
     """{layer: precision} from an edgec plan.json (format edgec-plan/1). The device reads it
     without the workstation's quant package, so the check is repeated here, briefly."""
-    try:
-        with open(path) as handle:
-            plan = json.load(handle)
-    except (IOError, OSError) as exc:
-        raise EdgecError("plan %s cannot be read: %s" % (path, exc))
-    except ValueError as exc:
-        raise EdgecError("plan %s is not valid JSON: %s" % (path, exc))
+    plan = read_json(path, "plan")
     layers = plan.get("precisions") if isinstance(plan, dict) else None
     if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT \
             or not isinstance(layers, dict) or not layers:
