@@ -30,7 +30,7 @@ def main():
     from edgec.quant.spec import QuantSpec
     from edgec.quant.metrics import QualitySums
     from edgec.quant.sweep import SweepEngine, phase1_configs
-    from edgec.quant.sweep_stage import layer_macs
+    from edgec.quant.quantize import layer_macs
 
     entry = get_model(args.model)
     work = os.path.join(args.work, args.model + "-profile")
@@ -46,7 +46,7 @@ def main():
     store = SampleStore(store_path)
     names = [i.name for i in entry.inputs]
     engine = SweepEngine(build_evaluator(entry, spec, device=args.device), spec.layer_names,
-                         layer_macs(model), ([b[n] for n in names] for b in
+                         layer_macs(work, model), ([b[n] for n in names] for b in
                                              store.batches(range(count), args.batch_size)),
                          args.device)
     configs = [c for c in phase1_configs(spec.layer_names).values()][:12]

@@ -109,7 +109,7 @@ def main():
     from edgec.quant.spec import PrecisionPlan, QuantSpec
     from edgec.quant.metrics import QualitySums
     from edgec.quant.sweep import SweepEngine, phase1_configs
-    from edgec.quant.sweep_stage import layer_macs
+    from edgec.quant.quantize import layer_macs
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
     entry = get_model(args.model)
@@ -134,7 +134,7 @@ def main():
     configs = list(configs.values())
     if args.analysis == "per-layer":
         configs = [c for c in configs if "_alone/" in c.key]
-    macs = layer_macs(model)
+    macs = layer_macs(work, model)
     torch.backends.cudnn.allow_tf32 = False  # the FP32 reference must be FP32
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = True  # as `edgec sweep` runs (exact resume)

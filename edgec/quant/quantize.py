@@ -99,7 +99,7 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
     quality = evaluate_onnx(onnx_path, data, store, indices, evaluator=evaluator,
                             progress=progress)
     out_name = "model.%s.onnx" % precision
-    macs = _layer_macs(out_dir)
+    macs = layer_macs(out_dir)
     report = {
         "precision": precision, "file": out_name, "sha256": sha256_bytes(data),
         "plan": plan.to_dict(), "fp16_layers": plan.layers_at("fp16"),
@@ -121,11 +121,19 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
     return report
 
 
-def _layer_macs(out_dir: str) -> Dict[str, int]:
+def layer_macs(out_dir: str, onnx_model=None) -> Dict[str, int]:
+    """MACs per quantizable layer: the zoo's counts from export.json (PyTorch shapes, exact);
+    for imported ONNX files, counted on the ONNX graph (needs shape inference to succeed)."""
     import json
 
     path = os.path.join(out_dir, "export.json")
-    if not os.path.isfile(path):
+    if os.path.isfile(path):
+        with open(path) as handle:
+            counts = {l["name"]: l["macs"] for l in json.load(handle)["layers"]}
+        if counts:
+            return counts
+    if onnx_model is None:
         return {}
-    with open(path) as handle:
-        return {l["name"]: l["macs"] for l in json.load(handle)["layers"]}
+    from edgec.exporter.onnx_layers import describe_layers
+
+    return {l["name"]: l["macs"] for l in describe_layers(onnx_model)}

@@ -11,7 +11,7 @@ from edgec.calib.store import SampleStore
 from edgec.fileio import atomic_write_json, sha256_bytes, sha256_file
 from edgec.quant.budget import Budget
 from edgec.quant.calibrate import load_ranges
-from edgec.quant.quantize import held_out_indices
+from edgec.quant.quantize import held_out_indices, layer_macs
 from edgec.quant.spec import PrecisionPlan, QuantSpec
 from edgec.quant.sweep import SENSITIVITY_FORMAT, SweepEngine, SweepState, run_sweep
 
@@ -28,12 +28,6 @@ def pick_device(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise EdgecError("--device cuda: PyTorch sees no CUDA device here")
     return device
-
-
-def layer_macs(onnx_model) -> Dict[str, int]:
-    from edgec.exporter.onnx_layers import describe_layers
-
-    return {l["name"]: l["macs"] for l in describe_layers(onnx_model)}
 
 
 def definition_order(out_dir: str, onnx_order):
@@ -81,7 +75,7 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     start = time.time()
     evaluator = build_evaluator(entry, spec, checkpoint, device)
     batches = ([b[n] for n in input_names] for b in store.batches(indices, batch_size))
-    macs = layer_macs(model)
+    macs = layer_macs(out_dir, model)
     engine = SweepEngine(evaluator, definition_order(out_dir, spec.layer_names), macs, batches,
                          device)
     setup_seconds = time.time() - start
