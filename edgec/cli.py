@@ -455,8 +455,9 @@ def pack(build_dir, bundle_path, as_json):
 @click.option("--save-reference", type=click.Path(dir_okay=False), default=None,
               help="Write this run's inputs and outputs as a reference .npz (run it on the "
                    "FP32 ONNX to check engines against).")
-@click.option("--model-name", default=None, help="Model name recorded in the result "
-                                                  "(default: from the sidecar or export.json).")
+@click.option("--model-name", default=None,
+              help="Model name recorded in the result (default: from the sidecar or "
+                   "export.json).")
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "int8", "mix"]), default=None,
               help="Precision recorded in the result (default: from the file).")
 @click.option("--power/--no-power", default=True, show_default=True,
@@ -490,7 +491,7 @@ def bench(target, batch, iterations, duration, warmup, reference, min_psnr, max_
         from edgec.errors import CheckFailed
 
         raise CheckFailed("output check FAILED against %s: %s (result written to %s)"
-                         % (reference, _check_text(check), result_path))
+                          % (reference, _check_text(check), result_path))
 
 
 @main.command()

@@ -178,3 +178,16 @@ def test_killed_sweep_resumes(lrs2_tree, calibrated, tmp_path):
     subprocess.run(args + ["--resume"], check=True, stdout=subprocess.DEVNULL)
     assert (reference / "sensitivity.json").read_bytes() == \
         (killed / "sensitivity.json").read_bytes()
+
+
+def test_layer_macs_come_from_export_json_when_present(tmp_path):
+    """The sweep weighs layers by MACs; ONNX shape inference cannot size every layer (after a
+    decomposed grid sample), so the PyTorch counts in export.json win when they exist."""
+    import json as _json
+
+    from edgec.quant.quantize import layer_macs
+
+    assert layer_macs(str(tmp_path)) == {}
+    (tmp_path / "export.json").write_text(_json.dumps(
+        {"layers": [{"name": "a", "macs": 7}, {"name": "b", "macs": 5}]}))
+    assert layer_macs(str(tmp_path), onnx_model=object()) == {"a": 7, "b": 5}
