@@ -108,15 +108,14 @@ def write_reference(out_dir: str, store_path: Optional[str], holdout: float, see
     random inputs when no samples exist), so the device can check its engine with
     `edgec bench ENGINE --reference reference.npz`."""
     from edgec.calib.store import SampleStore
+    from edgec.quant.quantize import held_out_indices
     from edgec.runtime.bench import random_inputs, save_reference
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
     with OnnxRuntimeRunner(os.path.join(out_dir, "model.onnx")) as runner:
         if store_path:
             samples = SampleStore(store_path)
-            _, held_out = samples.split(holdout, seed)
-            chosen = held_out if len(held_out) else list(range(samples.count))
-            inputs = samples.get(chosen[:REFERENCE_SAMPLES])
+            inputs = samples.get(held_out_indices(samples, holdout, REFERENCE_SAMPLES))
             inputs = {k: v.astype("float32") for k, v in inputs.items()}
         else:
             inputs = random_inputs(runner.inputs(), REFERENCE_SAMPLES, seed)

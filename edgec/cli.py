@@ -466,11 +466,9 @@ def pack(build_dir, bundle_path, as_json):
               help="Power sampling interval, ms.")
 @click.option("-o", "--output", "result_path", default="result.json", show_default=True,
               type=click.Path(dir_okay=False), help="Where result.json goes.")
-@progress_option
 @json_option
 def bench(target, batch, iterations, duration, warmup, reference, min_psnr, max_abs_error,
-          save_reference, model_name, precision, power, power_interval, result_path, progress,
-          as_json):
+          save_reference, model_name, precision, power, power_interval, result_path, as_json):
     """Benchmark a TensorRT engine (TensorRT backend) or an ONNX file (ONNX Runtime backend):
     median/p90/p99 latency after a warm-up, throughput, memory, an output check against a
     reference, power and clocks on a Jetson. Writes result.json."""

@@ -63,11 +63,11 @@ def run_predict(target: str, devices: Sequence[str], precisions: Sequence[str],
 
     name, layers, beside = model_layers(target)
     record = refit(fit_results) if fit_results else predict.load_params(params_path)
-    plan, plan_source = None, None
     if plan_path or beside:
         plan, plan_source = read_plan_layers(plan_path or beside), plan_path or beside
-    elif predict.paper_plan(name, layers):
-        plan, plan_source = predict.paper_plan(name, layers), "the paper's hand-picked plan"
+    else:
+        plan = predict.paper_plan(name, layers)
+        plan_source = "the paper's hand-picked plan" if plan else None
     rows = []
     for key in devices:
         for precision in precisions:

@@ -62,7 +62,7 @@ def _sources(root: str, skipped) -> List[Tuple[str, int, bool]]:
 def build_portrait_store(root: str, out_path: str, n: int, seed: int, progress: bool = True):
     from edgec.calib.datasets import SkipLog, _skip_summary, plan_samples
     from edgec.calib.faces import HaarFaceDetector
-    from edgec.calib.media import MediaError, iter_frames
+    from edgec.calib.media import MediaError
     from edgec.progress import progress_bar
 
     if not os.path.isdir(root):
@@ -83,7 +83,7 @@ def build_portrait_store(root: str, out_path: str, n: int, seed: int, progress: 
             for source_id, frames in by_source.items():
                 path, _, is_video = sources[source_id]
                 try:
-                    images = _load(path, frames, is_video, iter_frames)
+                    images = _load(path, frames, is_video)
                 except (MediaError, OSError, ValueError) as exc:
                     skipped.add("unreadable", "%s (%s)" % (path, exc))
                     bar.update(len(frames))
@@ -107,8 +107,9 @@ def build_portrait_store(root: str, out_path: str, n: int, seed: int, progress: 
     return path_out, summary
 
 
-def _load(path: str, frames: List[int], is_video: bool, iter_frames
-          ) -> Dict[int, Optional[np.ndarray]]:
+def _load(path: str, frames: List[int], is_video: bool) -> Dict[int, Optional[np.ndarray]]:
+    from edgec.calib.media import iter_frames
+
     if not is_video:
         import cv2
 

@@ -85,7 +85,7 @@ def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
     """Export `entry` to out_dir/model.onnx + export.json. Returns the export record."""
     if opset < 17:
         raise EdgecError("--opset %d: edgec needs opset 17 or newer" % opset)
-    grid_form = (entry.grid_form or entry.grid_forms[0]) if entry.grid_forms else None
+    grid_form = entry.chosen_grid_form
     if grid_form == "native" and opset < NATIVE_GRID_SAMPLE_OPSET:
         opset = NATIVE_GRID_SAMPLE_OPSET  # ONNX defines N-D GridSample from opset 20
     batches = batches or entry.parity_batches

@@ -95,6 +95,7 @@ def int32_gather_indices(model) -> int:
         return True
 
     retyped = set()
+    changed = 0
     for node in model.graph.node:
         if node.op_type != "Cast":
             continue
@@ -103,13 +104,13 @@ def int32_gather_indices(model) -> int:
         if target and target[0].i == TensorProto.INT64 and only_indices(node.output[0], chain):
             target[0].i = TensorProto.INT32
             retyped.update(chain)
+            changed += 1
     # Recorded int64 types of the retyped tensors are stale: drop them (shape inference
     # recomputes them).
     stale = [v for v in model.graph.value_info if v.name in retyped]
     for value in stale:
         model.graph.value_info.remove(value)
-    return sum(1 for node in model.graph.node if node.op_type == "Cast"
-               and node.output[0] in retyped)
+    return changed
 
 
 def grid_sample_5d(volume: torch.Tensor, grid: torch.Tensor, form: str = "native",

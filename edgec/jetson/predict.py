@@ -41,11 +41,6 @@ def layer_precisions(layers, precision, plan=None):
     return [plan[layer["name"]] for layer in layers]
 
 
-def supported(profile, precision):
-    # type: (DeviceProfile, str) -> bool
-    return profile.supports(precision)
-
-
 def _peak_ops(profile, precision):
     # type: (DeviceProfile, str) -> float
     if precision == "fp32":
@@ -118,7 +113,7 @@ def predict(layers, key, precision, params, plan=None, batch=1):
     profile = BY_KEY[key]
     row = {"device": key, "device_name": profile.name, "precision": precision, "batch": batch,
            "fitted_device": key in params["devices"]}  # type: Dict[str, Any]
-    if not supported(profile, precision):
+    if not profile.supports(precision):
         row.update(status="unsupported",
                    why="%s has no INT8 on its GPU (%s, no tensor cores, no DP4A)"
                    % (profile.name, profile.arch))
@@ -240,6 +235,18 @@ def all_devices():
     return [p.key for p in PROFILES]
 
 
+_SHIPPED = {}  # type: Dict[str, Any]
+
+
+def shipped_data():
+    # type: () -> Dict[str, Any]
+    """edgec/data/latency_data.json (the paper's points and MIX plans), read once."""
+    if not _SHIPPED:
+        with open(DATA_FILE) as handle:
+            _SHIPPED.update(json.load(handle))
+    return _SHIPPED
+
+
 def prefix_plan(layers, fp16_prefixes):
     # type: (List[Dict[str, Any]], Sequence[str]) -> Dict[str, str]
     return {layer["name"]: "fp16" if any(layer["name"].startswith(p) for p in fp16_prefixes)
@@ -250,17 +257,11 @@ def fitting_points(layers_for, results=()):
     # type: (Any, Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]
     """The shipped data points plus the user's bench results, each with its model's layers
     (`layers_for(model name)`) and per-layer precisions."""
-    with open(DATA_FILE) as handle:
-        data = json.load(handle)
-    entries = list(data["points"])
-    for result in results:
-        entries.append(result)
     points = []
-    for entry in entries:
+    for entry in list(shipped_data()["points"]) + list(results):
         layers = layers_for(entry["model"])
         if entry["precision"] == "mix":
-            plan = entry.get("plan") or prefix_plan(
-                layers, data["mix_fp16_layer_prefixes"][entry["model"]])
+            plan = entry.get("plan") or paper_plan(entry["model"], layers)
             precisions = layer_precisions(layers, "mix", plan)
         else:
             precisions = [entry["precision"]] * len(layers)
@@ -309,8 +310,7 @@ def fit_record(points, sources):
 def paper_plan(model_name, layers):
     # type: (str, List[Dict[str, Any]]) -> Optional[Dict[str, str]]
     """The compression paper's hand-picked MIX plan for the two zoo models, else None."""
-    with open(DATA_FILE) as handle:
-        prefixes = json.load(handle)["mix_fp16_layer_prefixes"]
+    prefixes = shipped_data()["mix_fp16_layer_prefixes"]
     if model_name not in prefixes:
         return None
     return prefix_plan(layers, prefixes[model_name])

@@ -41,13 +41,14 @@ def _numel(shape: Sequence[int]) -> int:
     return n
 
 
-def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
-                namer: Callable[[str], str] = lambda p: p) -> List[Layer]:
-    """Run one batch-1 forward pass with hooks and describe every conv layer."""
-    shapes: Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...]]] = {}
+def io_shapes(model: nn.Module, example_inputs: Sequence[torch.Tensor],
+              types=CONV_TYPES + (nn.Linear,)) -> Dict[str, Tuple[Tuple[int, ...], ...]]:
+    """(input shape, output shape) of every module of `types`, by module path, from one
+    no-grad forward pass with hooks."""
+    shapes: Dict[str, Tuple[Tuple[int, ...], ...]] = {}
     handles = []
     for path, module in model.named_modules():
-        if isinstance(module, CONV_TYPES):
+        if isinstance(module, types):
             def hook(mod, inputs, output, path=path):
                 shapes[path] = (tuple(inputs[0].shape), tuple(output.shape))
             handles.append(module.register_forward_hook(hook))
@@ -55,8 +56,16 @@ def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
         with torch.no_grad():
             model(*example_inputs)
     finally:
-        for h in handles:
-            h.remove()
+        for handle in handles:
+            handle.remove()
+    return shapes
+
+
+def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
+                namer: Callable[[str], str] = lambda p: p, shapes=None) -> List[Layer]:
+    """Describe every conv layer, from `io_shapes` (run here unless given)."""
+    if shapes is None:
+        shapes = io_shapes(model, example_inputs)
 
     layers = []
     for path, module in model.named_modules():
@@ -87,21 +96,13 @@ def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
     return layers
 
 
-def linear_macs(model: nn.Module, example_inputs: Sequence[torch.Tensor]) -> int:
-    """MACs of every nn.Linear at batch 1 (ConvNeXt's pointwise convs and MLPs are Linear
-    layers; they are not quantizable layers in edgec but count towards the model's cost)."""
-    total = [0]
-    handles = []
-    for module in model.modules():
-        if isinstance(module, nn.Linear):
-            def hook(mod, inputs, output):
-                total[0] += _numel(inputs[0].shape) // mod.in_features * mod.in_features \
-                    * mod.out_features
-            handles.append(module.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(*example_inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return int(total[0])
+def linear_macs(model: nn.Module, shapes) -> int:
+    """MACs of every nn.Linear at batch 1, from `io_shapes` (ConvNeXt's pointwise convs and
+    MLPs are Linear layers; they are not quantizable layers in edgec but count towards the
+    model's cost)."""
+    total = 0
+    for path, module in model.named_modules():
+        if isinstance(module, nn.Linear) and path in shapes:
+            total += _numel(shapes[path][0]) // module.in_features * module.in_features \
+                * module.out_features
+    return int(total)

@@ -50,9 +50,16 @@ class ModelEntry:
         return {i.name: rng.uniform(i.low, i.high, size=(batch,) + tuple(i.shape)).astype(i.dtype)
                 for i in self.inputs}
 
-    def build(self, checkpoint: Optional[str] = None, grid_form: Optional[str] = None):
+    @property
+    def chosen_grid_form(self) -> Optional[str]:
+        """The 5-D grid-sample form this entry builds with (None: it has no grid sample)."""
+        if not self.grid_forms:
+            return None
+        return self.grid_form or self.grid_forms[0]
+
+    def build(self, checkpoint: Optional[str] = None):
         """The model in eval mode, with weights from `checkpoint` (random otherwise), its 5-D
-        grid samples in `grid_form` where it has any."""
+        grid samples in the chosen form where it has any."""
         import torch
 
         torch.manual_seed(0)  # random weights are reproducible
@@ -63,21 +70,26 @@ class ModelEntry:
             load_checkpoint(model, checkpoint, self.name, self.checkpoint_adapter)
         else:
             _randomize_batchnorm(model)
-        if self.grid_forms:
+        if self.chosen_grid_form:
             from edgec.models.liveportrait import set_grid_form
 
-            set_grid_form(model, grid_form or self.grid_form or self.grid_forms[0])
+            set_grid_form(model, self.chosen_grid_form)
         return model.eval()
 
-    def layers(self, model=None):
+    def example_tensors(self):
+        """Batch-1 dummy inputs as torch tensors, in input order."""
         import torch
 
+        dummy = self.dummy_inputs(1)
+        return [torch.from_numpy(dummy[i.name]) for i in self.inputs]
+
+    def layers(self, model=None, shapes=None):
+        """The quantizable layers; `shapes` from edgec.models.layers.io_shapes saves the
+        forward pass when the caller has already made it."""
         from edgec.models.layers import find_layers
 
         model = model if model is not None else self.build()
-        dummy = self.dummy_inputs(1)
-        return find_layers(model, [torch.from_numpy(dummy[i.name]) for i in self.inputs],
-                           self.layer_namer)
+        return find_layers(model, self.example_tensors(), self.layer_namer, shapes)
 
 
 def _randomize_batchnorm(model) -> None:

@@ -3,14 +3,12 @@ from typing import Dict
 
 
 def model_summary(entry, with_layers: bool = False) -> Dict[str, object]:
-    import torch
-
-    from edgec.models.layers import linear_macs
+    from edgec.models.layers import io_shapes, linear_macs
 
     model = entry.build()
-    layers = entry.layers(model)
-    dummy = entry.dummy_inputs(1)
-    linear = linear_macs(model, [torch.from_numpy(dummy[i.name]) for i in entry.inputs])
+    shapes = io_shapes(model, entry.example_tensors())  # one forward pass for both counts
+    layers = entry.layers(model, shapes)
+    linear = linear_macs(model, shapes)
     row = {
         "name": entry.name, "summary": entry.summary,
         "params": int(sum(p.numel() for p in model.parameters())),

@@ -5,7 +5,7 @@ the work is complete (CUDA events after a synchronise for TensorRT; after a sync
 for ONNX Runtime). Warm-up runs first and is not measured. Python 3.6 compatible, numpy only.
 """
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple  # noqa: F401
+from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
 
 import numpy as np
 
@@ -113,27 +113,28 @@ def _stats(values):
             "min": float(data.min()), "max": float(data.max()), "n": int(data.size)}
 
 
-def _measure(runner, feed, iterations, duration_s, min_iterations, started, end_to_end,
-             compute, progress):
-    # type: (Runner, Dict[str, np.ndarray], Optional[int], Optional[float], int, float, List[float], List[float], Any) -> None  # noqa: E501
+def _measure(runner, feed, iterations, duration_s, min_iterations):
+    # type: (Runner, Dict[str, np.ndarray], Optional[int], Optional[float], int) -> Tuple[List[float], List[float], float]  # noqa: E501
+    """(end-to-end ms per run, compute-only ms per run, seconds taken)."""
+    end_to_end, compute = [], []  # type: List[float], List[float]
+    started = time.perf_counter()
     while True:
         total, inner = runner.timed_infer(feed)
         end_to_end.append(total)
         if inner is not None:
             compute.append(inner)
-        if progress is not None:
-            progress(len(end_to_end))
         count = len(end_to_end)
+        elapsed = time.perf_counter() - started
         if iterations is not None and count >= iterations:
-            return
+            return end_to_end, compute, elapsed
         if duration_s is not None and iterations is None and count >= min_iterations \
-                and time.perf_counter() - started >= duration_s:
-            return
+                and elapsed >= duration_s:
+            return end_to_end, compute, elapsed
 
 
 def run_benchmark(runner, feed, warmup_s=1.0, iterations=None, duration_s=None,
-                  min_iterations=10, monitor=None, progress=None):
-    # type: (Runner, Dict[str, np.ndarray], float, Optional[int], Optional[float], int, Any, Optional[Callable[[int], None]]) -> Dict[str, Any]  # noqa: E501
+                  min_iterations=10, monitor=None):
+    # type: (Runner, Dict[str, np.ndarray], float, Optional[int], Optional[float], int, Any) -> Dict[str, Any]  # noqa: E501
     """Warm up for `warmup_s` (at least 3 runs), then measure `iterations` runs, or for
     `duration_s` seconds (at least `min_iterations` runs). Returns latency statistics (ms).
     `monitor` (power sampling) is started after warm-up and stopped right after the last
@@ -146,14 +147,11 @@ def run_benchmark(runner, feed, warmup_s=1.0, iterations=None, duration_s=None,
         runner.timed_infer(feed)
         warm_runs += 1
     warm_seconds = time.perf_counter() - started
-    end_to_end, compute = [], []  # type: List[float], List[float]
     if monitor is not None:
         monitor.start()
-    started = time.perf_counter()
     try:
-        _measure(runner, feed, iterations, duration_s, min_iterations, started, end_to_end,
-                 compute, progress)
-        measured_seconds = time.perf_counter() - started
+        end_to_end, compute, measured_seconds = _measure(runner, feed, iterations, duration_s,
+                                                         min_iterations)
     finally:
         if monitor is not None:
             monitor.stop()

@@ -45,25 +45,6 @@ class BenchOptions(object):
                 "power_sampling": self.power, "power_interval_ms": self.power_interval_ms}
 
 
-class _PowerMonitor(object):
-    """Starts the sampler when measurement starts, stops it when it ends."""
-
-    def __init__(self, interval_ms):
-        # type: (int) -> None
-        from edgec.jetson.monitor import make_sampler
-
-        self.sampler = make_sampler(interval_ms)
-        self.samples = []  # type: List[Dict[str, Any]]
-
-    def start(self):
-        # type: () -> None
-        self.sampler.start()
-
-    def stop(self):
-        # type: () -> None
-        self.samples = self.sampler.stop()
-
-
 def _device(runner, board):
     # type: (Any, Optional[Dict[str, Any]]) -> Dict[str, Any]
     description = runner.describe()
@@ -79,8 +60,8 @@ def _device(runner, board):
     return device
 
 
-def run_bench(path, options, progress=None):
-    # type: (str, BenchOptions, Any) -> Dict[str, Any]
+def run_bench(path, options):
+    # type: (str, BenchOptions) -> Dict[str, Any]
     from edgec.jetson.detect import detect_board
 
     target = Target(path, options.model_name, options.precision)
@@ -112,13 +93,17 @@ def run_bench(path, options, progress=None):
                             "`sudo jetson_clocks` before benchmarking"
                             % "; ".join(clocks["why_not_locked"]))
     runner = target.runner(batch)
-    monitor = _PowerMonitor(options.power_interval_ms) if board and options.power else None
+    monitor = None  # the power sampler, started and stopped around the measured runs
+    if board and options.power:
+        from edgec.jetson.monitor import make_sampler
+
+        monitor = make_sampler(options.power_interval_ms)
     with runner:
         warnings += getattr(runner, "warnings", [])
         feed = reference_inputs if reference_inputs is not None else \
             bench.random_inputs(runner.inputs(), batch, options.seed)
         timing = bench.run_benchmark(runner, feed, options.warmup_s, options.iterations,
-                                     options.duration_s, monitor=monitor, progress=progress)
+                                     options.duration_s, monitor=monitor)
         outputs = runner.infer(feed)
         device = _device(runner, board)
         memory = {"host_peak_rss_bytes": peak_host_rss_bytes()}
@@ -138,7 +123,7 @@ def run_bench(path, options, progress=None):
 
 
 def _jetson_record(board, clock_state, monitor, timing):
-    # type: (Dict[str, Any], Optional[Dict[str, Any]], Optional[_PowerMonitor], Dict[str, Any]) -> Dict[str, Any]  # noqa: E501
+    # type: (Dict[str, Any], Optional[Dict[str, Any]], Any, Dict[str, Any]) -> Dict[str, Any]
     from edgec.jetson.monitor import power_summary
     from edgec.jetson.profiles import BY_KEY
 
@@ -152,5 +137,5 @@ def _jetson_record(board, clock_state, monitor, timing):
         record["power"] = power_summary(monitor.samples, timing["measured"]["runs"],
                                         timing["batch"], timing["measured"]["seconds"],
                                         profile.total_power_rail if profile else None, locked)
-        record["power"]["source"] = monitor.sampler.source
+        record["power"]["source"] = monitor.source
     return record

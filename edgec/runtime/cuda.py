@@ -172,12 +172,26 @@ class PinnedArray(object):
             self.ptr = 0
 
 
-class Stream(object):
+class _Handle(object):
+    """A CUDA object made by `<create>(&handle)` and released by `<destroy>(handle)`."""
+    create = ""
+    release = ""
+
     def __init__(self):
         # type: () -> None
         handle = ctypes.c_void_p()
-        _call("cudaStreamCreate", ctypes.byref(handle))
+        _call(self.create, ctypes.byref(handle))
         self.handle = handle.value or 0
+
+    def destroy(self):
+        # type: () -> None
+        if self.handle:
+            _call(self.release, ctypes.c_void_p(self.handle))
+            self.handle = 0
+
+
+class Stream(_Handle):
+    create, release = "cudaStreamCreate", "cudaStreamDestroy"
 
     def copy_to_device(self, device, host):
         # type: (DeviceBuffer, PinnedArray) -> None
@@ -193,19 +207,9 @@ class Stream(object):
         # type: () -> None
         _call("cudaStreamSynchronize", ctypes.c_void_p(self.handle))
 
-    def destroy(self):
-        # type: () -> None
-        if self.handle:
-            _call("cudaStreamDestroy", ctypes.c_void_p(self.handle))
-            self.handle = 0
 
-
-class Event(object):
-    def __init__(self):
-        # type: () -> None
-        handle = ctypes.c_void_p()
-        _call("cudaEventCreate", ctypes.byref(handle))
-        self.handle = handle.value or 0
+class Event(_Handle):
+    create, release = "cudaEventCreate", "cudaEventDestroy"
 
     def record(self, stream):
         # type: (Stream) -> None
@@ -222,9 +226,3 @@ class Event(object):
         _call("cudaEventElapsedTime", ctypes.byref(value), ctypes.c_void_p(start.handle),
               ctypes.c_void_p(self.handle))
         return float(value.value)
-
-    def destroy(self):
-        # type: () -> None
-        if self.handle:
-            _call("cudaEventDestroy", ctypes.c_void_p(self.handle))
-            self.handle = 0

@@ -135,31 +135,21 @@ def _parse_onnx(builder, logger, paths, strategy, onnx_path):
     return network, parser
 
 
-def _network_layers(network):
-    # type: (trt.INetworkDefinition) -> List[Tuple[str, str]]
-    rows = []
-    for index in range(network.num_layers):
-        layer = network.get_layer(index)
-        rows.append((layer.name, str(layer.type).split(".")[-1]))
-    return rows
-
-
 def _apply_plan(network, plan_layers, allow_unmapped, plan_path):
     # type: (trt.INetworkDefinition, Dict[str, str], bool, str) -> Dict[str, Any]
     """FP16 layers get precision HALF and HALF outputs, obeyed by the builder; INT8 layers get
     precision INT8 so the builder does not trade them for FP16 when that times faster."""
     import tensorrt as trt
 
-    mapped, unmapped = trt_layers.map_plan_to_layers(plan_layers, _network_layers(network))
+    layers = [network.get_layer(index) for index in range(network.num_layers)]
+    by_name = {layer.name: layer for layer in layers}
+    mapped, unmapped = trt_layers.map_plan_to_layers(
+        plan_layers, [(layer.name, str(layer.type).split(".")[-1]) for layer in layers])
     if unmapped and not allow_unmapped:
         raise EdgecError("plan %s: layers %s have no matching TensorRT layer in the parsed "
                          "network, so their precision cannot be set. Was the plan made for this "
                          "ONNX? (--allow-unmapped-layers builds anyway, leaving them to the "
                          "builder)" % (plan_path, unmapped))
-    by_name = {}
-    for index in range(network.num_layers):
-        layer = network.get_layer(index)
-        by_name[layer.name] = layer
     for node, layer_names in mapped.items():
         dtype = trt.DataType.HALF if plan_layers[node] == "fp16" else trt.DataType.INT8
         for name in layer_names:
