@@ -60,7 +60,7 @@ def main():
         if args.device == "cuda":
             torch.cuda.synchronize()
     key = "cuda_time_total" if args.device == "cuda" else "cpu_time_total"
-    print(prof.key_averages().table(sort_by=key, row_limit=25, max_name_column_width=60))
+    print(prof.key_averages().table(sort_by=key, row_limit=40, max_name_column_width=50))
 
 
 if __name__ == "__main__":

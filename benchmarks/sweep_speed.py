@@ -3,9 +3,9 @@
 Naive baseline: for every configuration of the sweep (per-layer both ways, boundary both ways),
 write the Q/DQ ONNX, load it in ONNX Runtime and evaluate it against the FP32 model over the
 samples, batched like edgec, the FP32 reference run alongside as a plain evaluation loop does
-(`--naive-cached-reference` gives the baseline a reference computed once instead). edgec: the fake-quant evaluator
-with base reuse. Both compute the same metrics against the same FP32 reference, and the run
-checks that they agree, so a fast but wrong sweep is caught.
+(`--naive-cached-reference` gives the baseline a reference computed once instead). edgec: the
+fake-quant evaluator with base reuse. Both compute the same metrics against the same FP32
+reference, and the run checks that they agree, so a fast but wrong sweep is caught.
 
     python benchmarks/sweep_speed.py --model lite-wav2lip --samples 256           # CPU, both
     python benchmarks/sweep_speed.py --model wav2lip --samples 10000 --device cuda --no-naive
@@ -87,11 +87,16 @@ def main():
     parser.add_argument("--work", default="/tmp/edgec-sweep-bench")
     parser.add_argument("--no-naive", action="store_true")
     parser.add_argument("--naive-cached-reference", action="store_true")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of edgec then the naive loop, alternated; medians reported")
     parser.add_argument("--check-configs", type=int, default=6,
                         help="with --no-naive: configurations re-evaluated in ONNX Runtime on "
                              "--check-samples samples to check the fast path's numbers")
     parser.add_argument("--check-samples", type=int, default=256)
     parser.add_argument("--output", default=None, help="write the report JSON here too")
+    parser.add_argument("--cudnn-benchmark", action="store_true",
+                        help="let cuDNN time its algorithms (edgec sweep does not: a resumed "
+                             "sweep could pick others and differ in the last bits)")
     parser.add_argument("--analysis", choices=["all", "per-layer"], default="all",
                         help="per-layer: only each layer alone INT8 / alone FP16")
     args = parser.parse_args()
@@ -136,7 +141,7 @@ def main():
         configs = [c for c in configs if "_alone/" in c.key]
     macs = layer_macs(work, model)
     torch.backends.cudnn.allow_tf32 = False  # the FP32 reference must be FP32
-    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     torch.backends.cudnn.deterministic = True  # as `edgec sweep` runs (exact resume)
 
     if args.device == "cuda":
@@ -155,27 +160,19 @@ def main():
     engine.batches, engine.references = first[:1], engine.references
     engine.evaluate_batches(configs[:4], warm, 0, lambda done: None)
     engine.batches = first
-    if args.device == "cuda":
-        torch.cuda.synchronize()
-    ours = {c.key: QualitySums() for c in configs}
-    start = time.perf_counter()
-    engine.evaluate_batches(configs, ours, 0, lambda done: None)
-    if args.device == "cuda":
-        torch.cuda.synchronize()
-    edgec_seconds = time.perf_counter() - start
-    ours_results = {k: s.result(engine.peak) for k, s in ours.items()}
 
-    report = {
-        "model": args.model, "samples": len(indices), "layers": len(spec.layer_names),
-        "configurations": len(configs), "batch_size": args.batch_size, "device": args.device,
-        "edgec": {"setup_seconds": round(setup, 3), "sweep_seconds": round(edgec_seconds, 3),
-                  "seconds_per_configuration": round(edgec_seconds / len(configs), 4)},
-        "torch": torch.__version__, "threads": torch.get_num_threads(),
-    }
-    if args.device == "cuda":
-        report["gpu"] = torch.cuda.get_device_name(0)
+    def time_edgec():
+        sums = {c.key: QualitySums() for c in configs}
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        engine.evaluate_batches(configs, sums, 0, lambda done: None)
+        results = {k: s.result(engine.peak) for k, s in sums.items()}  # reads every number
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start, results
 
-    if not args.no_naive:
+    def time_naive():
         def reference_outputs(runner):
             return [torch.from_numpy(runner.infer(batch)["output"])
                     for batch in store.batches(indices, args.batch_size)]
@@ -196,7 +193,32 @@ def main():
                     sums.update(reference, torch.from_numpy(runner.infer(batch)["output"]),
                                 engine.peak)
             naive[config.key] = sums.result(engine.peak)
-        naive_seconds = time.perf_counter() - start
+        return time.perf_counter() - start, naive
+
+    # Rounds alternate edgec and the naive loop, so both see the same machine (a shared
+    # CPU's speed drifts by tens of percent over minutes here); medians are reported.
+    edgec_times, naive_times = [], []
+    for _ in range(args.repeats):
+        seconds, ours_results = time_edgec()
+        edgec_times.append(seconds)
+        if not args.no_naive:
+            seconds, naive = time_naive()
+            naive_times.append(seconds)
+    edgec_seconds = float(np.median(edgec_times))
+
+    report = {
+        "model": args.model, "samples": len(indices), "layers": len(spec.layer_names),
+        "configurations": len(configs), "batch_size": args.batch_size, "device": args.device,
+        "edgec": {"setup_seconds": round(setup, 3), "sweep_seconds": round(edgec_seconds, 3),
+                  "rounds_seconds": [round(t, 3) for t in edgec_times],
+                  "seconds_per_configuration": round(edgec_seconds / len(configs), 4)},
+        "torch": torch.__version__, "threads": torch.get_num_threads(),
+    }
+    if args.device == "cuda":
+        report["gpu"] = torch.cuda.get_device_name(0)
+
+    if not args.no_naive:
+        naive_seconds = float(np.median(naive_times))
         # Agreement where INT8 error dominates: configurations at least 6 dB below all-FP16.
         # Closer to FP16, both sides measure float rounding noise (ONNX Runtime's FP16 kernels
         # are not PyTorch's), where dB gaps mean nothing.
@@ -206,11 +228,13 @@ def main():
             sys.exit("no configuration is 6 dB below FP16: nothing to check agreement on")
         gaps = [abs(naive[k]["psnr_db"] - ours_results[k]["psnr_db"]) for k in compared]
         report["naive_onnxruntime"] = {"sweep_seconds": round(naive_seconds, 3),
-                                       "reference": "cached" if cached is not None
+                                       "rounds_seconds": [round(t, 3) for t in naive_times],
+                                       "reference": "cached" if args.naive_cached_reference
                                        else "run alongside each configuration",
                                        "seconds_per_configuration":
                                            round(naive_seconds / len(configs), 4)}
         report["speedup"] = round(naive_seconds / edgec_seconds, 2)
+        report["speedup_per_round"] = [round(n / e, 2) for e, n in zip(edgec_times, naive_times)]
         report["agreement"] = {"configurations_compared": len(compared),
                                "max_psnr_gap_db": round(max(gaps), 4),
                                "median_psnr_gap_db": round(float(np.median(gaps)), 4)}

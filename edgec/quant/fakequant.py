@@ -3,11 +3,18 @@ switchable module that computes FP32, FP16 or INT8 exactly as the Q/DQ ONNX of e
 does, from the same QuantSpec. Switching a layer's precision is an attribute change, so a sweep
 evaluates hundreds of plans without rebuilding anything.
 
-INT8 on CUDA runs as an integer-valued convolution in TF32 (|q| <= 128 is exact in its 10-bit
-mantissa, products and sums are float32), rescaled by s_x * s_w afterwards: the same numbers as
-dequantize-then-convolve, on tensor cores. (Float16 would overflow: the integer sums reach 1e8.)
-On the CPU it dequantizes and convolves in float32.
+Each switchable conv also absorbs what directly follows it in the graph (a residual Add and a
+ReLU): the ONNX ops are the same, but one fused step writes a tensor where three did, and the
+sweep's time is mostly such memory passes.
+
+INT8 runs as a convolution over the integer activation codes with the per-channel weight scales
+applied afterwards (on CPU, folded into the weights): the same numbers as
+dequantize-then-convolve up to float32 rounding. On CUDA the integer convolution runs in TF32
+(|q| <= 128 is exact in its 10-bit mantissa, products and sums are float32), on tensor cores.
+(Float16 would overflow: the integer sums reach 1e8.) FP16 on CUDA rounds once, after the bias,
+as the deployed layer does (see SwitchableConv._fp16_cuda).
 """
+import contextlib
 import operator
 from typing import Dict, List, Optional
 
@@ -22,40 +29,92 @@ from edgec.quant.spec import ACT_QMAX, ACT_QMIN, PrecisionPlan, QuantSpec, quant
 def fake_quant(x: torch.Tensor, scale: float) -> torch.Tensor:
     """QuantizeLinear + DequantizeLinear (int8, zero point 0), dividing as ONNX Runtime does.
     (torch.fake_quantize_per_tensor_affine multiplies by 1/scale and measured 3x slower here.)"""
-    return torch.clamp(torch.round(x / scale), ACT_QMIN, ACT_QMAX) * scale
+    return _codes(x, scale).mul_(scale)
+
+
+def _codes(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """Integer activation codes as float32 values; in place after the division's one new tensor
+    (half the time of out-of-place ops, measured on CPU)."""
+    return (x.float() / scale).round_().clamp_(ACT_QMIN, ACT_QMAX)
 
 
 def _half_round(t: torch.Tensor) -> torch.Tensor:
     return t.half().float()
 
 
-def _quantize_codes(x: torch.Tensor, scale: float) -> torch.Tensor:
-    """Integer activation codes, as float32 values."""
-    return torch.clamp(torch.round(x.float() / scale), ACT_QMIN, ACT_QMAX)
+# What the next layer's input step is, when the epilogue computes it too (see
+# SwitchableConv.next_switch).
+NEXT_NONE, NEXT_CODES, NEXT_HALF = 0, 1, 2
 
 
-def _rescale(acc: torch.Tensor, out_scale: torch.Tensor, bias) -> torch.Tensor:
-    out = acc.float() * out_scale
-    return out + bias if bias is not None else out
+def _with_next(out, next_kind: int, next_scale: float):
+    if next_kind == NEXT_CODES:
+        return out, torch.clamp(torch.round(out / next_scale), ACT_QMIN, ACT_QMAX)
+    if next_kind == NEXT_HALF:
+        return out, out.half().float()
+    return out
 
+
+def _epilogue_int8(acc, out_scale, bias, residual, relu: bool, next_kind: int,
+                   next_scale: float):
+    out = acc * out_scale
+    if bias is not None:
+        out = out + bias
+    if residual is not None:
+        out = out + residual
+    return _with_next(torch.relu(out) if relu else out, next_kind, next_scale)
+
+
+def _epilogue_int8_self(acc, out_scale, bias, codes, act_scale: float, relu: bool,
+                        next_kind: int, next_scale: float):
+    """The residual is the conv's own input, read through the same Q/DQ: codes * scale."""
+    out = acc * out_scale + codes * act_scale
+    if bias is not None:
+        out = out + bias
+    return _with_next(torch.relu(out) if relu else out, next_kind, next_scale)
+
+
+def _epilogue_fp16(acc, bias, residual, relu: bool, next_kind: int, next_scale: float):
+    """The FP16 conv's float32 sum plus bias, rounded once to float16 (as TensorRT's fused
+    bias does) and cast back to float32, then the float32 Add and ReLU of the graph."""
+    out = acc + bias if bias is not None else acc
+    out = out.half().float()
+    if residual is not None:
+        out = out + residual
+    return _with_next(torch.relu(out) if relu else out, next_kind, next_scale)
 
 
 _FUSED = {}
 
 
 def _fused(fn):
-    """On CUDA the elementwise chains around each conv are most of a sweep's GPU time; one
-    compiled kernel each instead of four. Eager where compilation is unavailable."""
+    """On CUDA the elementwise steps around each conv are most of a sweep's GPU time: one
+    compiled kernel each. Eager where compilation is unavailable. Casts to float16 are kept
+    as written (emulate_precision_casts): inductor would otherwise drop a round trip."""
     if fn not in _FUSED:
         try:
+            import torch._inductor.config as inductor_config
+            inductor_config.emulate_precision_casts = True
             _FUSED[fn] = torch.compile(fn, dynamic=True)
         except Exception:  # no compiler backend: eager is correct, only slower
             _FUSED[fn] = fn
     return _FUSED[fn]
 
 
+@contextlib.contextmanager
+def _tf32():
+    """TF32 convolutions for operands that TF32 holds exactly (the FP32 reference never)."""
+    previous = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = previous
+
+
 class SwitchableConv(nn.Module):
-    """One quantizable layer; `precision` selects the arithmetic."""
+    """One quantizable layer; `precision` selects the arithmetic. `relu` and `residual`
+    describe what the graph fusion folded into it (see FakeQuantModel)."""
 
     def __init__(self, conv: nn.Module, layer):
         super().__init__()
@@ -72,18 +131,25 @@ class SwitchableConv(nn.Module):
         shape = [1] * weight.dim()
         shape[layer.axis] = -1
         w_scale = torch.from_numpy(layer.weight_scale).reshape(shape)
+        self.act_scale = float(layer.act_scale)
         self.register_buffer("weight", weight)
         self.register_buffer("bias", bias)
         self.register_buffer("weight_int", torch.from_numpy(q.astype(np.float32)))
-        self.register_buffer("weight_dq", torch.from_numpy(q.astype(np.float32)) * w_scale)
+        # CPU INT8: the codes convolved with weights carrying both scales (saves a pass).
+        self.register_buffer("weight_codes_scaled",
+                             torch.from_numpy(q.astype(np.float32)) * w_scale
+                             * torch.tensor(self.act_scale, dtype=torch.float32))
         self.register_buffer("out_scale", (w_scale.reshape(-1) * float(layer.act_scale)))
-        # Half-precision copies made once (converting per call cost a third of a GPU sweep).
-        self.register_buffer("weight_half", weight.half())
-        self.register_buffer("bias_half", bias.half() if bias is not None else None)
-
-        self.act_scale = float(layer.act_scale)
+        # Rounded copies made once (converting per call cost a third of a GPU sweep).
+        self.register_buffer("weight_half_float", weight.half().float())
+        self.register_buffer("bias_half_float",
+                             bias.half().float() if bias is not None else None)
         self.precision = "fp32"
         self.name = layer.name
+        self.relu = False
+        self.residual_is_input = False  # the Add reads this conv's own input
+        # The switch that alone reads this one's output (a plain list: not a submodule).
+        self.next_switch = []  # type: List[SwitchableConv]
 
     def _conv(self, x, weight, bias):
         fn = {(False, 1): F.conv1d, (False, 2): F.conv2d, (False, 3): F.conv3d,
@@ -91,32 +157,95 @@ class SwitchableConv(nn.Module):
               (True, 3): F.conv_transpose3d}[(self.transposed, self.ndim)]
         return fn(x, weight, bias, **self.kwargs)
 
-    def forward(self, x):
-        if self.precision == "fp32":
-            return self._conv(x, self.weight, self.bias)
+    def _channel_shape(self):
+        return [1, -1] + [1] * self.ndim
+
+    def forward(self, x, residual=None):
+        if self.residual_is_input:
+            residual = x
+        if self.precision == "int8":
+            return self._int8(x, residual)
         if self.precision == "fp16":
             if x.is_cuda:
-                return self._conv(x.half(), self.weight_half, self.bias_half).float()
-            bias = _half_round(self.bias) if self.bias is not None else None
-            return _half_round(self._conv(_half_round(x), _half_round(self.weight), bias))
-        # int8
-        if x.is_cuda:
-            q = _fused(_quantize_codes)(x, self.act_scale)
-            previous = torch.backends.cudnn.allow_tf32
-            torch.backends.cudnn.allow_tf32 = True  # exact here: integer codes, see above
-            try:
-                acc = self._conv(q, self.weight_int, None)
-            finally:
-                torch.backends.cudnn.allow_tf32 = previous
-            shape = [1, -1] + [1] * self.ndim
-            bias = self.bias.reshape(shape) if self.bias is not None else None
-            return _fused(_rescale)(acc, self.out_scale.reshape(shape), bias)
-        return self._conv(fake_quant(x, self.act_scale), self.weight_dq, self.bias)
+                return self._fp16_cuda(x, residual)
+            out = _half_round(self._conv(_half_round(x), self.weight_half_float,
+                                         self.bias_half_float))
+        else:
+            out = self._conv(x, self.weight, self.bias)
+        return self._finish(out, residual)
+
+    def _fp16_cuda(self, x, residual):
+        """The deployed FP16 layer rounds once, after the bias (TensorRT fuses it). PyTorch's
+        float16 convolution rounds its sum, then adds the bias and rounds again; its kernels
+        also lost more (measured: 2.1 dB below ONNX Runtime's FP16 near the FP16 level, with
+        the bias folded into the sum). So the float16-valued operands are convolved in TF32:
+        exact products (a float16 value fits TF32's 10-bit mantissa), float32 sums, the bias,
+        one rounding (0.7 dB from ONNX Runtime there)."""
+        rounded = self._prologue(x, "fp16")
+        if rounded is None:
+            rounded = _fused(_half_round)(x)
+        with _tf32():
+            acc = self._conv(rounded, self.weight_half_float, None)
+        bias = (self.bias_half_float.reshape(self._channel_shape())
+                if self.bias is not None else None)
+        return self._with_next(_fused(_epilogue_fp16), acc, bias, residual, self.relu)
+
+    def _prologue(self, x, precision: str):
+        """This layer's input step, if the layer before computed it in its epilogue for the
+        precision this layer has now."""
+        made = getattr(x, "_edgec_prologue", None)
+        if made is not None and made[0] is self and made[1] == precision:
+            return made[2]
+        return None
+
+    def _with_next(self, epilogue, *args):
+        """On CUDA an epilogue also computes the next layer's input step when this conv's
+        output goes to that layer alone: one pass over the tensor fewer. The result rides on
+        the output tensor, labelled with the layer and precision it was made for, so a
+        partial run that reuses the output checks the label before using it."""
+        consumer = self.next_switch[0] if self.next_switch else None
+        kind = {"int8": NEXT_CODES, "fp16": NEXT_HALF}.get(
+            consumer.precision if consumer is not None else "", NEXT_NONE)
+        scale = consumer.act_scale if kind == NEXT_CODES else 1.0
+        result = epilogue(*(args + (kind, scale)))
+        if kind == NEXT_NONE:
+            return result
+        out, prologue = result
+        out._edgec_prologue = (consumer, consumer.precision, prologue)
+        return out
+
+    def _finish(self, out, residual):
+        """Eager epilogue, in place on the conv's fresh output."""
+        if residual is not None:
+            out = out.add_(residual)
+        return out.relu_() if self.relu else out
+
+    def _int8(self, x, residual):
+        if not x.is_cuda:
+            codes = _codes(x, self.act_scale)
+            out = self._conv(codes, self.weight_codes_scaled, self.bias)
+            if self.residual_is_input:
+                out = out.add_(codes, alpha=self.act_scale)
+                residual = None
+            return self._finish(out, residual)
+        codes = self._prologue(x, "int8")
+        if codes is None:
+            codes = _fused(_codes)(x, self.act_scale)
+        with _tf32():  # exact here: integer codes, see above
+            acc = self._conv(codes, self.weight_int, None)
+        shape = self._channel_shape()
+        bias = self.bias.reshape(shape) if self.bias is not None else None
+        if self.residual_is_input:
+            return self._with_next(_fused(_epilogue_int8_self), acc,
+                                   self.out_scale.reshape(shape), bias, codes, self.act_scale,
+                                   self.relu)
+        return self._with_next(_fused(_epilogue_int8), acc, self.out_scale.reshape(shape), bias,
+                               residual, self.relu)
 
 
 class ResidualQuant(nn.Module):
-    """Fake-quantizes the tensor a residual Add reads when the conv beside it is INT8 (the ONNX
-    writer routes that Add through the conv's Q/DQ)."""
+    """Fake-quantizes the tensor a residual Add reads when a conv reading the same tensor is
+    INT8 (the ONNX writer routes that Add through the conv's Q/DQ)."""
 
     def __init__(self, convs: List[SwitchableConv]):
         super().__init__()
@@ -125,8 +254,28 @@ class ResidualQuant(nn.Module):
     def forward(self, x):
         for conv in self.convs:
             if conv.precision == "int8":
-                return fake_quant(x.float(), conv.act_scale).to(x.dtype)
+                return fake_quant(x, conv.act_scale).to(x.dtype)
         return x
+
+
+_ADDS = (operator.add, torch.add)
+_RELUS = (torch.relu, F.relu)
+
+
+def _is_relu(graph_module: fx.GraphModule, node: fx.Node) -> bool:
+    if node.op == "call_module":
+        module = graph_module.get_submodule(node.target)
+        return isinstance(module, nn.ReLU)
+    return node.op == "call_function" and node.target in _RELUS and len(node.args) == 1
+
+
+def _is_identity(graph_module: fx.GraphModule, node: fx.Node) -> bool:
+    return node.op == "call_module" and isinstance(graph_module.get_submodule(node.target),
+                                                   nn.Identity)
+
+
+def _only_user(node: fx.Node) -> Optional[fx.Node]:
+    return next(iter(node.users)) if len(node.users) == 1 else None
 
 
 class FakeQuantModel(nn.Module):
@@ -148,20 +297,70 @@ class FakeQuantModel(nn.Module):
         missing = sorted(set(layer_paths) - set(self.switches))
         if missing:
             raise RuntimeError("layers %s were not found in the traced model" % missing)
+        graph = graph_module.graph
+        for node in list(graph.nodes):  # folded BatchNorms
+            if _is_identity(graph_module, node):
+                node.replace_all_uses_with(node.args[0])
+                graph.erase_node(node)
         count = 0
-        for node in list(graph_module.graph.nodes):
-            if node.op == "call_function" and node.target in (operator.add, torch.add):
+        for node in list(graph.nodes):
+            if node.op == "call_function" and node.target in _ADDS:
                 for arg in node.args:
                     if isinstance(arg, fx.Node) and arg in consumers:
                         target = "edgec_residual_quant_%d" % count
                         count += 1
                         graph_module.add_submodule(target, ResidualQuant(consumers[arg]))
-                        with graph_module.graph.inserting_before(node):
-                            quantized = graph_module.graph.call_module(target, (arg,))
+                        with graph.inserting_before(node):
+                            quantized = graph.call_module(target, (arg,))
                         node.replace_input_with(arg, quantized)
+        switch_ids = {id(m) for m in self.switches.values()}
+        switch_of = {node: graph_module.get_submodule(node.target) for node in graph.nodes
+                     if node.op == "call_module"
+                     and id(graph_module.get_submodule(node.target)) in switch_ids}
+        for node in switch_of:
+            self._fuse_after(graph_module, node, consumers)
+        for node, switch in switch_of.items():
+            user = _only_user(node)
+            if user in switch_of and user.args[0] is node and len(user.args) == 1:
+                switch.next_switch = [switch_of[user]]
+        graph.lint()
         graph_module.recompile()
         self.graph_module = graph_module.eval()
         self.spec = spec
+
+    @staticmethod
+    def _fuse_after(graph_module: fx.GraphModule, node: fx.Node, consumers) -> None:
+        """Fold a following residual Add (conv output + one other tensor, nothing else reading
+        the conv's output) and a following ReLU into the switch."""
+        graph = graph_module.graph
+        switch = graph_module.get_submodule(node.target)
+        user = _only_user(node)
+        if (user is not None and user.op == "call_function" and user.target in _ADDS
+                and len(user.args) == 2 and not user.kwargs and user.args.count(node) == 1):
+            other = user.args[1] if user.args[0] is node else user.args[0]
+            if not isinstance(other, fx.Node):
+                return
+            if (other.op == "call_module" and other.target.startswith("edgec_residual_quant_")
+                    and other.args[0] is node.args[0]
+                    and graph_module.get_submodule(other.target).convs == [switch]):
+                # Read through this conv's own Q/DQ: the switch quantizes it with its input.
+                switch.residual_is_input = True
+                node.args = (node.args[0],)
+                user.replace_all_uses_with(node)
+                graph.erase_node(user)
+                if not other.users:
+                    graph.erase_node(other)
+            else:
+                # The conv moves to where the Add was: the residual is computed by then.
+                user.prepend(node)
+                node.args = (node.args[0], other)
+                user.replace_all_uses_with(node)
+                graph.erase_node(user)
+            user = _only_user(node)
+        if user is not None and _is_relu(graph_module, user):
+            switch.relu = True
+            user.replace_all_uses_with(node)
+            graph.erase_node(user)
 
     def set_plan(self, plan: PrecisionPlan) -> None:
         for name, switch in self.switches.items():

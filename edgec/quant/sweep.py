@@ -25,7 +25,7 @@ import torch
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_json, sha256_bytes
 from edgec.quant.budget import Budget
-from edgec.quant.metrics import QualitySums, output_peak
+from edgec.quant.metrics import QualitySums, Reference, output_peak
 from edgec.quant.partial import PartialRunner
 
 STATE_FORMAT = "edgec-sweep-state/1"
@@ -75,9 +75,10 @@ class SweepEngine(object):
         evaluator.to(memory_format=self.memory_format)
         self.batches = [[self._place(torch.from_numpy(np.ascontiguousarray(a)).to(device))
                          for a in batch] for batch in batches]
-        self.references = [self._run_uniform("fp32", batch).float().contiguous()
-                           for batch in self.batches]
-        self.peak = peak if peak is not None else output_peak(self.references)
+        outputs = [self._run_uniform("fp32", batch).float().contiguous()
+                   for batch in self.batches]
+        self.peak = peak if peak is not None else output_peak(outputs)
+        self.references = [Reference(output, self.peak) for output in outputs]
 
     def _place(self, tensor: torch.Tensor) -> torch.Tensor:
         if tensor.dim() == 4:

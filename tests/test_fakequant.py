@@ -1,0 +1,116 @@
+"""The fast evaluator's building blocks against their definitions (no calibration data)."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from edgec.quant import fakequant
+from edgec.quant.metrics import QualitySums, Reference, ssim_per_sample
+
+
+class _Layer(object):
+    def __init__(self, conv, act_scale=0.05):
+        axis = 1 if isinstance(conv, (nn.ConvTranspose2d, nn.ConvTranspose3d)) else 0
+        self.weight_scale = (conv.weight.detach().abs().amax(
+            dim=tuple(i for i in range(conv.weight.dim()) if i != axis)) / 127).numpy()
+        self.axis, self.act_scale, self.name = axis, np.float32(act_scale), "layer"
+
+
+def _half_step(t: torch.Tensor) -> torch.Tensor:
+    """One float16 ulp at each value (the spacing of the float16 grid)."""
+    t = t.abs().clamp_min(2.0 ** -14)
+    return 2.0 ** (torch.floor(torch.log2(t)) - 10)
+
+
+@pytest.mark.parametrize("conv", [nn.Conv2d(6, 16, 7, 1, 3), nn.Conv2d(16, 24, 3, 2, 1),
+                                  nn.Conv3d(8, 8, 3, 1, 1), nn.ConvTranspose2d(8, 4, 3, 2, 1, 1),
+                                  nn.Conv2d(32, 3, 1)],
+                         ids=["conv7x7", "conv-stride2", "conv3d", "transposed", "rgb-out"])
+def test_fp16_device_path_rounds_once_after_the_bias(monkeypatch, conv):
+    """The GPU FP16 path (float16-valued operands, float32 sums) agrees with the definition:
+    float16 operands, exact sum, bias, one rounding. Run here on CPU tensors, eagerly."""
+    monkeypatch.setattr(fakequant, "_fused", lambda fn: fn)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        conv.bias.uniform_(-3, 3)  # large biases: double rounding would show
+        switch = fakequant.SwitchableConv(conv, _Layer(conv))
+        x = torch.randn((2, conv.in_channels) + (11,) * (conv.weight.dim() - 2))
+        got = switch._fp16_cuda(x, None)
+        exact = switch._conv(x.half().double(), switch.weight_half_float.double(),
+                             switch.bias_half_float.double())
+    expected = exact.half().double()  # one rounding of the exact sum
+    # Float32 sums may land on the other side of a rounding boundary: at most one step.
+    steps = ((got.double() - expected).abs() / _half_step(expected)).max()
+    assert steps <= 1.0
+    # Where the sum is exact, they are equal almost everywhere.
+    assert (got.double() == expected).float().mean() > 0.99
+
+
+def test_fusion_keeps_the_graph_output(monkeypatch):
+    """Conv + residual Add + ReLU folded into the switch: same output as the unfused graph,
+    at every precision, and the Add's quantized residual is this conv's own Q/DQ."""
+    from edgec.quant.spec import LayerQuant, QuantSpec
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(8, 8, 3, 1, 1)
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.conv(x) + x)
+
+    torch.manual_seed(1)
+    block = Block().eval()
+    layer = _Layer(block.conv)
+    quant = LayerQuant("conv", "Conv", "x", "y", 0.05, layer.weight_scale, 0)
+    spec = QuantSpec.__new__(QuantSpec)
+    spec.layers = {"conv": quant}
+    model = fakequant.FakeQuantModel(block, {"conv": "conv"}, spec)
+    ops = [n.op for n in model.graph_module.graph.nodes]
+    assert ops == ["placeholder", "call_module", "output"]  # add and relu were folded in
+    x = torch.randn(2, 8, 10, 10)
+    with torch.no_grad():
+        switch = model.switches["conv"]
+        for precision in ("fp32", "fp16", "int8"):
+            switch.precision = precision
+            got = model(x)
+            if precision == "fp32":
+                expected = block(x)
+            elif precision == "fp16":
+                y = fakequant._half_round(switch._conv(fakequant._half_round(x),
+                                                       switch.weight_half_float,
+                                                       switch.bias_half_float))
+                expected = torch.relu(y + x)
+            else:
+                xq = fakequant.fake_quant(x, 0.05)
+                w = switch.weight_int * torch.from_numpy(layer.weight_scale).view(-1, 1, 1, 1)
+                expected = torch.relu(switch._conv(xq, w, switch.bias) + xq)
+            assert torch.allclose(got, expected, atol=1e-5), precision
+
+
+def test_ssim_matches_scikit_image():
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (2, 3, 32, 40)).astype(np.float32)
+    y = np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1).astype(np.float32)
+    ours = ssim_per_sample(torch.from_numpy(x), torch.from_numpy(y), 1.0).numpy()
+    theirs = [structural_similarity(x[i], y[i], channel_axis=0, gaussian_weights=True,
+                                    sigma=1.5, use_sample_covariance=False, data_range=1.0)
+              for i in range(2)]
+    assert np.allclose(ours, theirs, atol=1e-5)
+
+
+def test_cached_reference_gives_the_same_sums():
+    """A Reference computed once per batch and a fresh tensor give identical numbers."""
+    rng = torch.Generator().manual_seed(2)
+    reference = torch.rand(4, 3, 24, 24, generator=rng)
+    candidate = reference + 0.01 * torch.randn(4, 3, 24, 24, generator=rng)
+    cached, fresh = QualitySums(), QualitySums()
+    prepared = Reference(reference, 1.0)
+    for _ in range(2):
+        cached.update(prepared, candidate, 1.0)
+        fresh.update(reference, candidate, 1.0)
+    assert cached.to_dict() == fresh.to_dict()
+    assert 30 < cached.result(1.0)["psnr_db"] < 50
