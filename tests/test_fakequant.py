@@ -22,15 +22,18 @@ def _half_step(t: torch.Tensor) -> torch.Tensor:
     return 2.0 ** (torch.floor(torch.log2(t)) - 10)
 
 
-@pytest.mark.parametrize("conv", [nn.Conv2d(6, 16, 7, 1, 3), nn.Conv2d(16, 24, 3, 2, 1),
-                                  nn.Conv3d(8, 8, 3, 1, 1), nn.ConvTranspose2d(8, 4, 3, 2, 1, 1),
-                                  nn.Conv2d(32, 3, 1)],
+@pytest.mark.parametrize("make_conv", [lambda: nn.Conv2d(6, 16, 7, 1, 3),
+                                       lambda: nn.Conv2d(16, 24, 3, 2, 1),
+                                       lambda: nn.Conv3d(8, 8, 3, 1, 1),
+                                       lambda: nn.ConvTranspose2d(8, 4, 3, 2, 1, 1),
+                                       lambda: nn.Conv2d(32, 3, 1)],
                          ids=["conv7x7", "conv-stride2", "conv3d", "transposed", "rgb-out"])
-def test_fp16_device_path_rounds_once_after_the_bias(monkeypatch, conv):
+def test_fp16_device_path_rounds_once_after_the_bias(monkeypatch, make_conv):
     """The GPU FP16 path (float16-valued operands, float32 sums) agrees with the definition:
     float16 operands, exact sum, bias, one rounding. Run here on CPU tensors, eagerly."""
     monkeypatch.setattr(fakequant, "_fused", lambda fn: fn)
     torch.manual_seed(0)
+    conv = make_conv()
     with torch.no_grad():
         conv.bias.uniform_(-3, 3)  # large biases: double rounding would show
         switch = fakequant.SwitchableConv(conv, _Layer(conv))
@@ -39,9 +42,11 @@ def test_fp16_device_path_rounds_once_after_the_bias(monkeypatch, conv):
         exact = switch._conv(x.half().double(), switch.weight_half_float.double(),
                              switch.bias_half_float.double())
     expected = exact.half().double()  # one rounding of the exact sum
-    # Float32 sums may land on the other side of a rounding boundary: at most one step.
+    # Float32 sums (their order varies with threads) may land on the other side of a
+    # rounding boundary: one step, two where the boundary is a power of two. Rounding twice
+    # is off by hundreds of steps near zero.
     steps = ((got.double() - expected).abs() / _half_step(expected)).max()
-    assert steps <= 1.0
+    assert steps <= 2.0
     # Where the sum is exact, they are equal almost everywhere.
     assert (got.double() == expected).float().mean() > 0.99
 
@@ -114,3 +119,36 @@ def test_cached_reference_gives_the_same_sums():
         fresh.update(reference, candidate, 1.0)
     assert cached.to_dict() == fresh.to_dict()
     assert 30 < cached.result(1.0)["psnr_db"] < 50
+
+
+def test_concat_folds_into_the_conv_that_reads_it():
+    """A decoder's channel concat becomes the conv's input list, and the one-kernel input
+    steps that replace it give the same tensors, channels-last kept."""
+    from edgec.quant.spec import LayerQuant, QuantSpec
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(12, 4, 3, 1, 1)
+
+        def forward(self, x, skip):
+            return self.conv(torch.cat([x, skip], dim=1))
+
+    block = Decoder().eval()
+    spec = QuantSpec.__new__(QuantSpec)
+    spec.layers = {"conv": LayerQuant("conv", "Conv", "x", "y", 0.05,
+                                      _Layer(block.conv).weight_scale, 0)}
+    model = fakequant.FakeQuantModel(block, {"conv": "conv"}, spec)
+    assert torch.cat not in [n.target for n in model.graph_module.graph.nodes]
+    x, skip = torch.randn(2, 8, 6, 6), torch.randn(2, 4, 6, 6)
+    with torch.no_grad():
+        for precision in ("fp32", "fp16", "int8"):
+            model.switches["conv"].precision = precision
+            unfused = model.switches["conv"](torch.cat([x, skip], 1))
+            assert torch.equal(model(x, skip), unfused), precision
+    parts = [t.contiguous(memory_format=torch.channels_last) for t in (x, skip)]
+    codes = fakequant._codes_of_cat(parts, 0.05, True)
+    assert codes.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(codes, fakequant._codes(torch.cat(parts, 1), 0.05))
+    rounded = fakequant._half_round_of_cat(parts, True)
+    assert torch.equal(rounded, torch.cat(parts, 1).half().float())

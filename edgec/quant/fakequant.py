@@ -42,6 +42,21 @@ def _half_round(t: torch.Tensor) -> torch.Tensor:
     return t.half().float()
 
 
+def _is_channels_last(t: torch.Tensor) -> bool:
+    return t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
+
+
+def _codes_of_cat(parts: List[torch.Tensor], scale: float, channels_last: bool):
+    """A channel concat and the INT8 input step in one kernel (the concat is never written)."""
+    codes = torch.clamp(torch.round(torch.cat(parts, 1) / scale), ACT_QMIN, ACT_QMAX)
+    return codes.contiguous(memory_format=torch.channels_last) if channels_last else codes
+
+
+def _half_round_of_cat(parts: List[torch.Tensor], channels_last: bool):
+    rounded = torch.cat(parts, 1).half().float()
+    return rounded.contiguous(memory_format=torch.channels_last) if channels_last else rounded
+
+
 # What the next layer's input step is, when the epilogue computes it too (see
 # SwitchableConv.next_switch).
 NEXT_NONE, NEXT_CODES, NEXT_HALF = 0, 1, 2
@@ -161,12 +176,15 @@ class SwitchableConv(nn.Module):
         return [1, -1] + [1] * self.ndim
 
     def forward(self, x, residual=None):
+        if isinstance(x, (tuple, list)):  # a channel concat folded in (see FakeQuantModel)
+            if not (x[0].is_cuda and self.precision in ("int8", "fp16")):
+                x = torch.cat(x, 1)
         if self.residual_is_input:
             residual = x
         if self.precision == "int8":
             return self._int8(x, residual)
         if self.precision == "fp16":
-            if x.is_cuda:
+            if isinstance(x, tuple) or x.is_cuda:
                 return self._fp16_cuda(x, residual)
             out = _half_round(self._conv(_half_round(x), self.weight_half_float,
                                          self.bias_half_float))
@@ -182,7 +200,9 @@ class SwitchableConv(nn.Module):
         exact products (a float16 value fits TF32's 10-bit mantissa), float32 sums, the bias,
         one rounding (0.7 dB from ONNX Runtime there)."""
         rounded = self._prologue(x, "fp16")
-        if rounded is None:
+        if rounded is None and isinstance(x, tuple):
+            rounded = _fused(_half_round_of_cat)(list(x), _is_channels_last(x[0]))
+        elif rounded is None:
             rounded = _fused(_half_round)(x)
         with _tf32():
             acc = self._conv(rounded, self.weight_half_float, None)
@@ -221,7 +241,7 @@ class SwitchableConv(nn.Module):
         return out.relu_() if self.relu else out
 
     def _int8(self, x, residual):
-        if not x.is_cuda:
+        if not isinstance(x, tuple) and not x.is_cuda:
             codes = _codes(x, self.act_scale)
             out = self._conv(codes, self.weight_codes_scaled, self.bias)
             if self.residual_is_input:
@@ -229,7 +249,9 @@ class SwitchableConv(nn.Module):
                 residual = None
             return self._finish(out, residual)
         codes = self._prologue(x, "int8")
-        if codes is None:
+        if codes is None and isinstance(x, tuple):
+            codes = _fused(_codes_of_cat)(list(x), self.act_scale, _is_channels_last(x[0]))
+        elif codes is None:
             codes = _fused(_codes)(x, self.act_scale)
         with _tf32():  # exact here: integer codes, see above
             acc = self._conv(codes, self.weight_int, None)
@@ -320,6 +342,8 @@ class FakeQuantModel(nn.Module):
         for node in switch_of:
             self._fuse_after(graph_module, node, consumers)
         for node, switch in switch_of.items():
+            self._fuse_concat_before(graph, node, switch)
+        for node, switch in switch_of.items():
             user = _only_user(node)
             if user in switch_of and user.args[0] is node and len(user.args) == 1:
                 switch.next_switch = [switch_of[user]]
@@ -361,6 +385,22 @@ class FakeQuantModel(nn.Module):
             switch.relu = True
             user.replace_all_uses_with(node)
             graph.erase_node(user)
+
+    @staticmethod
+    def _fuse_concat_before(graph: fx.Graph, node: fx.Node, switch: SwitchableConv) -> None:
+        """A channel concat read by this conv alone becomes the conv's input list: on CUDA
+        the concat and the input step are one kernel (U-Net decoders concat before every
+        block)."""
+        source = node.args[0]
+        if not (isinstance(source, fx.Node) and source.op == "call_function"
+                and source.target is torch.cat and len(source.users) == 1
+                and not switch.residual_is_input):
+            return
+        dim = source.args[1] if len(source.args) > 1 else source.kwargs.get("dim", 0)
+        if dim != 1 or not isinstance(source.args[0], (tuple, list)):
+            return
+        node.args = (tuple(source.args[0]),) + tuple(node.args[1:])
+        graph.erase_node(source)
 
     def set_plan(self, plan: PrecisionPlan) -> None:
         for name, switch in self.switches.items():
