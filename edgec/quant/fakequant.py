@@ -48,25 +48,26 @@ def _is_channels_last(t: torch.Tensor) -> bool:
 
 def _codes_of_cat(parts: List[torch.Tensor], scale: float, channels_last: bool):
     """A channel concat and the INT8 input step in one kernel (the concat is never written)."""
-    codes = torch.clamp(torch.round(torch.cat(parts, 1) / scale), ACT_QMIN, ACT_QMAX)
+    codes = _codes(torch.cat(parts, 1), scale)
     return codes.contiguous(memory_format=torch.channels_last) if channels_last else codes
 
 
 def _half_round_of_cat(parts: List[torch.Tensor], channels_last: bool):
-    rounded = torch.cat(parts, 1).half().float()
+    rounded = _half_round(torch.cat(parts, 1))
     return rounded.contiguous(memory_format=torch.channels_last) if channels_last else rounded
 
 
 # What the next layer's input step is, when the epilogue computes it too (see
 # SwitchableConv.next_switch).
 NEXT_NONE, NEXT_CODES, NEXT_HALF = 0, 1, 2
+_NEXT_KIND = {"int8": NEXT_CODES, "fp16": NEXT_HALF}
 
 
 def _with_next(out, next_kind: int, next_scale: float):
     if next_kind == NEXT_CODES:
-        return out, torch.clamp(torch.round(out / next_scale), ACT_QMIN, ACT_QMAX)
+        return out, _codes(out, next_scale)
     if next_kind == NEXT_HALF:
-        return out, out.half().float()
+        return out, _half_round(out)
     return out
 
 
@@ -176,7 +177,7 @@ class SwitchableConv(nn.Module):
         return [1, -1] + [1] * self.ndim
 
     def forward(self, x, residual=None):
-        if isinstance(x, (tuple, list)):  # a channel concat folded in (see FakeQuantModel)
+        if isinstance(x, tuple):  # a channel concat folded in (see FakeQuantModel)
             if not (x[0].is_cuda and self.precision in ("int8", "fp16")):
                 x = torch.cat(x, 1)
         if self.residual_is_input:
@@ -199,24 +200,26 @@ class SwitchableConv(nn.Module):
         the bias folded into the sum). So the float16-valued operands are convolved in TF32:
         exact products (a float16 value fits TF32's 10-bit mantissa), float32 sums, the bias,
         one rounding (0.7 dB from ONNX Runtime there)."""
-        rounded = self._prologue(x, "fp16")
-        if rounded is None and isinstance(x, tuple):
-            rounded = _fused(_half_round_of_cat)(list(x), _is_channels_last(x[0]))
-        elif rounded is None:
-            rounded = _fused(_half_round)(x)
         with _tf32():
-            acc = self._conv(rounded, self.weight_half_float, None)
+            acc = self._conv(self._device_input(x, "fp16"), self.weight_half_float, None)
         bias = (self.bias_half_float.reshape(self._channel_shape())
                 if self.bias is not None else None)
         return self._with_next(_fused(_epilogue_fp16), acc, bias, residual, self.relu)
 
-    def _prologue(self, x, precision: str):
-        """This layer's input step, if the layer before computed it in its epilogue for the
-        precision this layer has now."""
+    def _device_input(self, x, precision: str):
+        """The input step on CUDA (INT8 codes, or float16 rounding): taken from the layer
+        before when its epilogue made it for the precision this layer has now, else one
+        compiled kernel (with the concat, where one was folded in)."""
         made = getattr(x, "_edgec_prologue", None)
         if made is not None and made[0] is self and made[1] == precision:
             return made[2]
-        return None
+        if isinstance(x, tuple):
+            if precision == "int8":
+                return _fused(_codes_of_cat)(list(x), self.act_scale, _is_channels_last(x[0]))
+            return _fused(_half_round_of_cat)(list(x), _is_channels_last(x[0]))
+        if precision == "int8":
+            return _fused(_codes)(x, self.act_scale)
+        return _fused(_half_round)(x)
 
     def _with_next(self, epilogue, *args):
         """On CUDA an epilogue also computes the next layer's input step when this conv's
@@ -224,8 +227,7 @@ class SwitchableConv(nn.Module):
         the output tensor, labelled with the layer and precision it was made for, so a
         partial run that reuses the output checks the label before using it."""
         consumer = self.next_switch[0] if self.next_switch else None
-        kind = {"int8": NEXT_CODES, "fp16": NEXT_HALF}.get(
-            consumer.precision if consumer is not None else "", NEXT_NONE)
+        kind = _NEXT_KIND.get(consumer.precision, NEXT_NONE) if consumer else NEXT_NONE
         scale = consumer.act_scale if kind == NEXT_CODES else 1.0
         result = epilogue(*(args + (kind, scale)))
         if kind == NEXT_NONE:
@@ -248,11 +250,7 @@ class SwitchableConv(nn.Module):
                 out = out.add_(codes, alpha=self.act_scale)
                 residual = None
             return self._finish(out, residual)
-        codes = self._prologue(x, "int8")
-        if codes is None and isinstance(x, tuple):
-            codes = _fused(_codes_of_cat)(list(x), self.act_scale, _is_channels_last(x[0]))
-        elif codes is None:
-            codes = _fused(_codes)(x, self.act_scale)
+        codes = self._device_input(x, "int8")
         with _tf32():  # exact here: integer codes, see above
             acc = self._conv(codes, self.weight_int, None)
         shape = self._channel_shape()

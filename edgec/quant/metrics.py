@@ -28,10 +28,9 @@ def _band(taps: torch.Tensor, length: int) -> torch.Tensor:
     return band
 
 
-def _blur(t: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """Separable Gaussian filter, valid region only, as two matrix products (BLAS on either
-    device: faster than depthwise convolutions, measured on both)."""
-    rows, columns = _band(taps, t.shape[2]), _band(taps, t.shape[3])
+def _blur(t: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian filter, valid region only, as two matrix products with band
+    matrices (BLAS on either device: faster than depthwise convolutions, measured on both)."""
     return torch.matmul(rows, torch.matmul(t, columns.t()))
 
 
@@ -45,13 +44,16 @@ class Reference(object):
         self.has_ssim = self.tensor.dim() == 4 and min(self.tensor.shape[2:]) >= 11
         if self.has_ssim:
             x = self.tensor
-            self.taps = _gaussian_taps(x.device)
+            taps = _gaussian_taps(x.device)
+            # The filter's band matrices, made once per batch shape, not per comparison.
+            self.rows, self.columns = _band(taps, x.shape[2]), _band(taps, x.shape[3])
             # Moments of inputs centred on the reference's mean: variances do not change, and
             # float32 no longer cancels them away when the outputs vary little (SSIM above 1
             # otherwise).
             self.centre = x.mean(dim=(1, 2, 3), keepdim=True)
             xc = x - self.centre
-            self.mu_xc, exx = _blur(torch.cat([xc, xc * xc], dim=1), self.taps).chunk(2, dim=1)
+            self.mu_xc, exx = _blur(torch.cat([xc, xc * xc], dim=1), self.rows,
+                                    self.columns).chunk(2, dim=1)
             self.sxx = exx - self.mu_xc ** 2
 
     def ssim_per_sample(self, y: torch.Tensor) -> torch.Tensor:
@@ -60,8 +62,8 @@ class Reference(object):
         c1, c2 = (0.01 * self.peak) ** 2, (0.03 * self.peak) ** 2
         yc = y.float() - self.centre
         xc = self.tensor - self.centre  # recomputed: cheaper than keeping it for every batch
-        mu_yc, eyy, exy = _blur(torch.cat([yc, yc * yc, xc * yc], dim=1),
-                                self.taps).chunk(3, dim=1)
+        mu_yc, eyy, exy = _blur(torch.cat([yc, yc * yc, xc * yc], dim=1), self.rows,
+                                self.columns).chunk(3, dim=1)
         syy = eyy - mu_yc ** 2
         sxy = exy - self.mu_xc * mu_yc
         mu_x, mu_y = self.mu_xc + self.centre, mu_yc + self.centre
