@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from edgec.quant import fakequant
-from edgec.quant.metrics import QualitySums, Reference, ssim_per_sample
+from edgec.quant.metrics import GaussianBlur, QualitySums, Reference, ssim_per_sample
 
 
 class _Layer(object):
@@ -100,11 +100,28 @@ def test_ssim_matches_scikit_image():
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (2, 3, 32, 40)).astype(np.float32)
     y = np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1).astype(np.float32)
-    ours = ssim_per_sample(torch.from_numpy(x), torch.from_numpy(y), 1.0).numpy()
     theirs = [structural_similarity(x[i], y[i], channel_axis=0, gaussian_weights=True,
                                     sigma=1.5, use_sample_covariance=False, data_range=1.0)
               for i in range(2)]
+    ours = ssim_per_sample(torch.from_numpy(x), torch.from_numpy(y), 1.0).numpy()
     assert np.allclose(ours, theirs, atol=1e-5)
+    # The sweep's outputs come channels-last; the pixel-major maps are views of either layout.
+    channels_last = [torch.from_numpy(a).contiguous(memory_format=torch.channels_last)
+                     for a in (x, y)]
+    assert np.allclose(ssim_per_sample(*channels_last, 1.0).numpy(), theirs, atol=1e-5)
+
+
+def test_blur_methods_agree():
+    """The CPU filter (depthwise convolutions) and the CUDA one (band matrix products) give
+    the same maps; both run here on CPU tensors."""
+    maps = torch.rand(40, 37, 20, generator=torch.Generator().manual_seed(3))
+    depthwise = GaussianBlur("cpu", method="depthwise")(maps)
+    bands = GaussianBlur("cpu", method="bands")(maps)
+    assert depthwise.shape == (30, 27, 20)
+    assert torch.allclose(depthwise, bands, atol=1e-6)
+    # A constant map stays constant (the taps sum to one).
+    flat = GaussianBlur("cpu", method="depthwise")(torch.full((20, 20, 3), 0.25))
+    assert torch.allclose(flat, torch.full_like(flat, 0.25), atol=1e-6)
 
 
 def test_cached_reference_gives_the_same_sums():

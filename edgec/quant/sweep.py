@@ -25,6 +25,7 @@ import torch
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_json, sha256_bytes
 from edgec.quant.budget import Budget
+from edgec.quant.host_memory import keep_freed_memory
 from edgec.quant.metrics import QualitySums, Reference, output_peak
 from edgec.quant.partial import PartialRunner
 
@@ -66,6 +67,8 @@ class SweepEngine(object):
         self.layers = list(layers)
         self.macs = macs
         self.device = device
+        if device == "cpu":
+            keep_freed_memory()
         # Inputs live on the device for the whole sweep: read and copied once. Channels-last
         # tensors take oneDNN's faster CPU convolutions (about 1.7x here) and cuDNN's tensor-core
         # kernels without transposes. Models with 3-D convolutions (5-D weights) keep the
@@ -75,7 +78,7 @@ class SweepEngine(object):
         evaluator.to(memory_format=self.memory_format)
         self.batches = [[self._place(torch.from_numpy(np.ascontiguousarray(a)).to(device))
                          for a in batch] for batch in batches]
-        outputs = [self._run_uniform("fp32", batch).float().contiguous()
+        outputs = [self._run_uniform("fp32", batch).float()
                    for batch in self.batches]
         self.peak = peak if peak is not None else output_peak(outputs)
         self.references = [Reference(output, self.peak) for output in outputs]
