@@ -108,7 +108,8 @@ class Reference(object):
         torch.sub(_pixel_major(tensor), self.centre, out=xc)
         torch.mul(xc, xc, out=xx)
         self.xc = xc.contiguous()
-        self.mu_xc, exx = self._blurred(stack)
+        mu_xc, exx = self._blurred(stack)
+        self.mu_xc = mu_xc.clone()  # a view would keep both blurred maps alive
         c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
         mu_x = self.mu_xc + self.centre
         # The reference's terms of the SSIM formula, so a comparison computes only the
