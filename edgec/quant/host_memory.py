@@ -8,6 +8,7 @@ benchmarks/sweep_speed.py). Serving every block from the heap and never trimming
 pages mapped; the process holds its peak, which the sweep reaches anyway.
 """
 import ctypes
+import functools
 import sys
 
 # mallopt parameter numbers from glibc's malloc.h.
@@ -15,26 +16,21 @@ _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _M_MMAP_MAX = -4
 _INT_MAX = 2 ** 31 - 1
-_applied = []  # type: list
 
 
+@functools.lru_cache(maxsize=None)
 def keep_freed_memory() -> bool:
     """Applies the settings once per process; False where the C library is not glibc (the
     sweep is then only slower)."""
-    if _applied:
-        return _applied[0]
-    ok = False
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL("libc.so.6")
-            gnu_get_libc_version = libc.gnu_get_libc_version  # glibc only
-            mallopt = libc.mallopt
-        except (OSError, AttributeError):
-            gnu_get_libc_version = mallopt = None
-        if gnu_get_libc_version is not None:
-            mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-            ok = all(mallopt(param, value) == 1 for param, value in
-                     ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _INT_MAX),
-                      (_M_TOP_PAD, 256 << 20)))
-    _applied.append(ok)
-    return ok
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    if not hasattr(libc, "gnu_get_libc_version"):  # glibc only
+        return False
+    mallopt = libc.mallopt
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return all(mallopt(param, value) == 1 for param, value in
+               ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _INT_MAX), (_M_TOP_PAD, 256 << 20)))

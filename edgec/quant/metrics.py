@@ -4,6 +4,7 @@ PSNR is computed from the mean squared error over the whole evaluation set, with
 as the FP32 reference's value range (1.0 for Wav2Lip's sigmoid output); identical outputs are
 reported as 200 dB. SSIM uses an 11x11 Gaussian window (sigma 1.5) per channel on 2-D outputs.
 """
+import functools
 import math
 from typing import Dict, List, Optional
 
@@ -74,6 +75,13 @@ class GaussianBlur(object):
         return out[0].permute(1, 2, 0)
 
 
+@functools.lru_cache(maxsize=None)
+def _blur_on(device: torch.device) -> GaussianBlur:
+    """One filter per device, shared by every reference batch: its band matrices and weights
+    are made once per shape, not once per batch."""
+    return GaussianBlur(device)
+
+
 def _error_sums(diff: torch.Tensor) -> List[torch.Tensor]:
     """[sum of squares, max absolute value] of a fresh difference tensor (squared in place),
     float64. The squares are summed in float32 along the first dim, then in float64."""
@@ -98,7 +106,7 @@ class Reference(object):
             return
         batch, channels, height, width = tensor.shape
         self.shape = tensor.shape
-        self.blur = GaussianBlur(self.device)
+        self.blur = _blur_on(self.device)
         # Outputs centred on the reference's mean: variances do not change, and float32 no
         # longer cancels them away when the outputs vary little (SSIM above 1 otherwise). The
         # centre is materialised per channel so every map's inner dims stay contiguous.
@@ -110,13 +118,13 @@ class Reference(object):
         self.xc = xc.contiguous()
         mu_xc, exx = self._blurred(stack)
         self.mu_xc = mu_xc.clone()  # a view would keep both blurred maps alive
-        c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
+        self.c1, self.c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
         mu_x = self.mu_xc + self.centre
         # The reference's terms of the SSIM formula, so a comparison computes only the
         # candidate's: 2 mu_x, mu_x^2 + c1, sigma_x^2 + c2.
         self.two_mu_x = 2 * mu_x
-        self.mu_x_sq_c1 = mu_x * mu_x + c1
-        self.sxx_c2 = exx - self.mu_xc * self.mu_xc + c2
+        self.mu_x_sq_c1 = mu_x * mu_x + self.c1
+        self.sxx_c2 = exx - self.mu_xc * self.mu_xc + self.c2
 
     def _maps(self, count: int):
         """`count` (H, W, B, C) maps in one (H, W, count, B, C) tensor, filtered together."""
@@ -136,22 +144,26 @@ class Reference(object):
         candidate = torch.as_tensor(candidate).float().to(self.device)
         if not self.has_ssim:
             return torch.stack(_error_sums(candidate - self.tensor))
-        stack, maps = self._maps(3)
-        yc = torch.sub(_pixel_major(candidate), self.centre, out=maps[0])
-        errors = _error_sums(yc - self.xc)  # the centre cancels
+        stack, maps = self._centred_stack(candidate)
+        errors = _error_sums(maps[0] - self.xc)  # the centre cancels
         return torch.stack(errors + [self._ssim(stack, maps).double().sum()])
 
     def ssim_per_sample(self, y: torch.Tensor) -> torch.Tensor:
         """Mean SSIM per sample of `y` against this reference (11x11 Gaussian window, sigma
         1.5)."""
+        return self._ssim(*self._centred_stack(y.float().to(self.device)))
+
+    def _centred_stack(self, candidate: torch.Tensor):
+        """The three-map stack for a comparison, its first map the candidate centred on the
+        reference's mean."""
         stack, maps = self._maps(3)
-        torch.sub(_pixel_major(y.float()), self.centre, out=maps[0])
-        return self._ssim(stack, maps)
+        torch.sub(_pixel_major(candidate), self.centre, out=maps[0])
+        return stack, maps
 
     def _ssim(self, stack: torch.Tensor, maps) -> torch.Tensor:
         """Per-sample SSIM from a stack whose first map holds the centred candidate. In place
         on fresh tensors where it can: a sweep calls this for every configuration and batch."""
-        c1, c2 = (0.01 * self.peak) ** 2, (0.03 * self.peak) ** 2
+        c1, c2 = self.c1, self.c2
         yc, yy, xy = maps
         torch.mul(yc, yc, out=yy)
         torch.mul(self.xc, yc, out=xy)
