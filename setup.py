@@ -8,7 +8,7 @@ setup(
     package_data={"edgec": ["data/*", "data/**/*"]},
     python_requires=">=3.6",
     # The base install is the device path: it must stay installable on JetPack 4.6 (Python 3.6).
-    install_requires=["numpy", "click>=7.0"],
+    install_requires=["numpy", "click>=8.0"],  # 8.0.4 is the last for Python 3.6
     extras_require={
         "build": ["torch", "onnx>=1.14", "onnxruntime>=1.16", "onnxslim", "onnx-graphsurgeon", "av",
                   "opencv-python-headless<5", "matplotlib", "tqdm", "scipy"],

@@ -33,12 +33,13 @@ def main():
 
     from edgec.calib import synthetic
     from edgec.calib.store import SampleStore
-    from edgec.pipeline import StageRunner
+    from edgec.pipeline.cache import StageRunner
+    from edgec.pipeline.stages import stage_calibrate, stage_export, stage_samples
     from edgec.quant.calibrate import DEFAULT_HOLDOUT, load_ranges
     from edgec.quant.qdq import write_qdq
     from edgec.quant.quantize import evaluate_onnx, held_out_indices
     from edgec.quant.spec import PrecisionPlan, QuantSpec
-    from edgec.stages import ModelSource, stage_calibrate, stage_export, stage_samples
+    from edgec.settings import CalibrationSettings, ModelSource, SampleSettings
 
     data = args.data
     if data is None:
@@ -48,11 +49,13 @@ def main():
     source = ModelSource(args.model)
     runner = StageRunner(os.path.join(args.work, args.model))
     onnx_path = stage_export(runner, source)
-    store_path, _ = stage_samples(runner, source, onnx_path, data, args.n, 0, progress=False)
+    store_path, _ = stage_samples(runner, source, onnx_path, SampleSettings(data, args.n, 0),
+                                  progress=False)
     start = time.perf_counter()
     forced = StageRunner(runner.out_dir, force=True)  # time a real calibration, not a cache hit
-    ranges_path = stage_calibrate(forced, onnx_path, store_path, "percentile", 99.99,
-                                  DEFAULT_HOLDOUT, progress=False)
+    ranges_path = stage_calibrate(forced, onnx_path, store_path,
+                                  CalibrationSettings("percentile", 99.99, DEFAULT_HOLDOUT),
+                                  progress=False)
     edgec_calib = time.perf_counter() - start
     store = SampleStore(store_path)
     calib_idx, _ = store.split(DEFAULT_HOLDOUT, 0)

@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from edgec.fileio import atomic_write_json  # noqa: E402
 from edgec.jetson import predict  # noqa: E402
-from edgec.predict_command import zoo_layers  # noqa: E402
+from edgec.pipeline.predict import zoo_layers  # noqa: E402
 
 
 def main():

@@ -43,6 +43,20 @@ assert r["format"] == "edgec-result/1" and r["check"]["passed"], r["check"]
 assert r["versions"]["python"].startswith("3.6"), r["versions"]
 print("python 3.6 bench: median %.3f ms, output check passed" % r["latency_ms"]["median"])
 PY
+# edgec build --bundle: verified and unpacked, then a plain "no TensorRT here" (exit 2); the
+# workstation options are refused. The bundle is packed by this environment's edgec.
+mkdir build && cp tiny.onnx build/model.onnx
+python -c "from edgec.runtime.bundle import pack; pack('build', 'bundle.tar.gz')"
+if "$EDGEC" build --bundle bundle.tar.gz -o unpacked 2> err.txt; then
+    echo "engine built without TensorRT?"; exit 1
+fi
+grep -q "verified and unpacked" err.txt && test -f unpacked/model.onnx
+if "$EDGEC" build --bundle bundle.tar.gz --model wav2lip -o unpacked2 2> err.txt; then
+    echo "--bundle with --model was not refused"; exit 1
+fi
+grep -q -- "--model" err.txt && test ! -e unpacked2
+"$EDGEC" --help > help.txt && grep -q "bench" help.txt && grep -q "sweep" help.txt
+echo "python 3.6 build --bundle: unpacked, no TensorRT said plainly, --model refused"
 printf 'not an engine' > model.int8.engine
 if "$EDGEC" bench model.int8.engine 2> err.txt; then echo "engine ran without TensorRT?"; exit 1; fi
 grep -q "TensorRT is not installed on this host" err.txt

@@ -4,9 +4,13 @@
 # Dockerfile lints clean, and the test suite passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# What `edgec bench` and `edgec build --bundle` load on a Jetson (Python 3.6, numpy, TensorRT).
+# What the device commands (`edgec bench`, `edgec build --bundle`) load on a Jetson (Python 3.6,
+# numpy, click, TensorRT): the command group, the device commands and their option groups, the
+# workstation-device contract, the runtime and the Jetson modules.
 DEVICE_PATH=(edgec/__init__.py edgec/errors.py edgec/fileio.py edgec/tables.py edgec/cli.py
-             edgec/runtime edgec/jetson edgec/quant/__init__.py edgec/quant/calib_cache.py)
+             edgec/artifacts.py edgec/settings.py edgec/commands/__init__.py
+             edgec/commands/options.py edgec/commands/output.py edgec/commands/bench.py
+             edgec/commands/build.py edgec/runtime edgec/jetson)
 echo "== vermin: device path must run on Python 3.6"
 vermin -t=3.6- --no-tips --violations "${DEVICE_PATH[@]}"
 

@@ -1,14 +1,22 @@
+import ast
+import glob
 import json
 import os
+import subprocess
+import sys
+from collections import OrderedDict
 
 import numpy as np
 import pytest
 
 from edgec.calib import synthetic
-from edgec.calib.datasets import build_store, plan_samples
+from edgec.calib import reader_registry
+from edgec.calib.datasets import build_store
+from edgec.calib.readers import reader_families, reader_for, register_reader
+from edgec.calib.sampling import plan_samples
 from edgec.calib.store import SampleStore
 from edgec.errors import EdgecError
-from edgec.quant.calib_cache import format_cache, parse_cache, read_cache
+from edgec.artifacts import format_calib_cache, parse_calib_cache, read_calib_cache
 from edgec.quant.ranges import threshold_entropy, threshold_percentile
 
 
@@ -46,7 +54,7 @@ def test_calibrate_raw_layout_end_to_end(run_cli, raw_tree, tmp_path):
     assert "short.mp4" in skipped["shorter than one mel window"]["items"][0]
     assert report["data"]["written"] == 64
 
-    header, scales = read_cache(str(tmp_path / "a" / "calib.cache"))
+    header, scales = read_calib_cache(str(tmp_path / "a" / "calib.cache"))
     assert header.startswith("TRT-")
     model = onnx.load(str(tmp_path / "a" / "model.onnx"))
     conv_inputs = [n.input[0] for n in model.graph.node if n.op_type in ("Conv", "ConvTranspose")]
@@ -106,7 +114,7 @@ def test_array_layout_for_any_model(run_cli, tmp_path):
     report = json.loads(result.output[result.output.index("{"):])
     assert report["data"]["written"] == 12
     assert "wrong.npz" in report["data"]["skipped"]["unreadable"]["items"][0]
-    _, scales = read_cache(str(tmp_path / "out" / "calib.cache"))
+    _, scales = read_calib_cache(str(tmp_path / "out" / "calib.cache"))
     assert scales["image"] > 0
 
 
@@ -146,6 +154,129 @@ def test_failed_sample_build_leaves_no_partial_store(tmp_path):
     assert os.listdir(tmp_path / "out") == []
 
 
+def test_each_family_gets_its_own_reader(lrs2_tree, tmp_path):
+    """The same videos become mel windows and face pairs for wav2lip, portrait crops for
+    portrait: build_store picks the reader by the model's data family."""
+    made = {}
+    for family in ("wav2lip", "portrait"):
+        path, summary = build_store(lrs2_tree, str(tmp_path / family), [], family, n=4, seed=0,
+                                    progress=False)
+        store = SampleStore(path)
+        assert store.manifest["reader"] == family and summary["written"] == store.count == 4
+        made[family] = store.get(slice(None))
+    assert made["wav2lip"]["face"].shape == (4, 6, 96, 96)
+    assert made["wav2lip"]["mel"].shape == (4, 1, 80, 16)
+    assert set(made["portrait"]) == {"image"}
+    assert made["portrait"]["image"].shape == (4, 3, 256, 256)
+
+
+def test_build_store_dispatches_through_the_registry(monkeypatch, tmp_path):
+    monkeypatch.setattr(reader_registry, "_READERS", OrderedDict(reader_registry._READERS))
+    calls = []
+
+    def build_test_store(root, out_path, n, seed, progress):
+        calls.append((root, out_path, n, seed, progress))
+        return out_path, {"written": n}
+
+    register_reader("test-family", build_test_store, describe="anything")
+    assert "test-family" in reader_families() and reader_for("test-family").describe == "anything"
+    (tmp_path / "data").mkdir()
+    result = build_store(str(tmp_path / "data"), str(tmp_path / "store"), [], "test-family",
+                         n=5, seed=2, progress=False)
+    assert result == (str(tmp_path / "store"), {"written": 5})
+    assert calls == [(str(tmp_path / "data"), str(tmp_path / "store"), 5, 2, False)]
+    with pytest.raises(ValueError, match="registered twice"):
+        register_reader("test-family", build_test_store, describe="anything")
+
+
+@pytest.mark.parametrize("family", reader_families() + [None])
+def test_arrays_work_for_every_family(family, tmp_path):
+    data = tmp_path / "arrays"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    rows = {"x": rng.random((7, 2, 3), dtype=np.float32), "y": rng.random((7, 4), dtype=np.float32)}
+    np.savez(data / "part.npz", **rows)
+    (data / "README.txt").write_text("what the arrays are")  # a note beside them is no media
+    path, summary = build_store(str(data), str(tmp_path / "store"), [("x", (2, 3)), ("y", (4,))],
+                                family, n=5, seed=0, progress=False)
+    store = SampleStore(path)
+    assert store.manifest["reader"] == "arrays" and summary["written"] == store.count == 5
+    got = store.get(slice(None))
+    for index in range(5):  # every sample is one row of the file, the same row for both inputs
+        matches = [r for r in range(7) if np.array_equal(got["x"][index], rows["x"][r])]
+        assert len(matches) == 1 and np.array_equal(got["y"][index], rows["y"][matches[0]])
+
+
+def test_unknown_family_is_an_error_naming_the_families(tmp_path):
+    (tmp_path / "data").mkdir()
+    np.save(tmp_path / "data" / "x.npy", np.zeros((3, 2), dtype=np.float32))
+    with pytest.raises(EdgecError) as info:
+        build_store(str(tmp_path / "data"), str(tmp_path / "store"), [("x", (2,))], "talking-cat",
+                    n=2, seed=0, progress=False)
+    assert "'talking-cat'" in info.value.message
+    for family in reader_families():
+        assert family in info.value.message
+    assert not (tmp_path / "store").exists()
+
+
+def test_media_without_a_family_asks_for_arrays_or_a_reader(tmp_path):
+    synthetic.write_frame_folder(str(tmp_path / "data" / "spk0" / "00000"), n_frames=20)
+    with pytest.raises(EdgecError) as info:
+        build_store(str(tmp_path / "data"), str(tmp_path / "store"), [("image", (3, 8, 8))], None,
+                    n=2, seed=0, progress=False)
+    message = info.value.message
+    assert "holds frames" in message and "['image']" in message and "--reader" in message
+    for family in reader_families():
+        assert family in message
+
+
+@pytest.mark.parametrize("family", reader_families() + [None])
+def test_a_folder_with_nothing_to_read_is_an_error(family, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "notes.txt").write_text("no media, no arrays")
+    with pytest.raises(EdgecError) as info:
+        build_store(str(tmp_path / "data"), str(tmp_path / "store"), [], family, n=2, seed=0,
+                    progress=False)
+    assert str(tmp_path / "data") in info.value.message and "holds no videos" in info.value.message
+    with pytest.raises(EdgecError, match="no such folder"):
+        build_store(str(tmp_path / "missing"), str(tmp_path / "store"), [], family, n=2, seed=0,
+                    progress=False)
+
+
+def test_readers_import_no_media_or_torch_libraries():
+    code = ("import sys, edgec.calib.datasets, edgec.calib.readers; "
+            "print(sorted(set(sys.modules) & {'cv2', 'av', 'torch'}))")
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, check=True,
+                         universal_newlines=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_calib_modules_import_each_other_without_cycles():
+    """Imports at module level and inside functions both count: either closes a cycle."""
+    folder = os.path.dirname(synthetic.__file__)
+    imports = {}
+    for path in glob.glob(os.path.join(folder, "*.py")):
+        name = os.path.splitext(os.path.basename(path))[0]
+        found = set()
+        for node in ast.walk(ast.parse(open(path).read())):
+            module = getattr(node, "module", None) or ""
+            if isinstance(node, ast.ImportFrom) and module == "edgec.calib":
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and module.startswith("edgec.calib."):
+                found.add(module.split(".")[2])
+            elif isinstance(node, ast.Import):
+                found.update(a.name.split(".")[2] for a in node.names
+                             if a.name.startswith("edgec.calib."))
+        imports[name] = found
+    assert {"datasets", "readers", "wav2lip", "portrait"} <= set(imports)
+
+    def reaches(start, target, seen=()):
+        return any(step == target or (step not in seen and reaches(step, target, seen + (step,)))
+                   for step in imports.get(start, ()))
+
+    assert [name for name in imports if reaches(name, name)] == []
+
+
 def test_sampling_is_deterministic_and_spread():
     plan = plan_samples([100, 50, 10], 80, seed=3)
     assert plan == plan_samples([100, 50, 10], 80, seed=3)
@@ -157,12 +288,12 @@ def test_sampling_is_deterministic_and_spread():
 
 def test_cache_round_trip_and_a_tensorrt_written_cache(tmp_path):
     scales = {"input": 0.0078125, "conv1_out": 0.0123}
-    header, parsed = parse_cache(format_cache(scales))
+    header, parsed = parse_calib_cache(format_calib_cache(scales))
     assert header == "TRT-8201-EntropyCalibration2"
     assert parsed["input"] == np.float32(0.0078125)
     assert abs(parsed["conv1_out"] - 0.0123) < 1e-9
     # As TensorRT 8.6 writes it: 1/127 is 0x3c010204 in big-endian float32.
-    header, parsed = parse_cache("TRT-8601-EntropyCalibration2\ninput: 3c010204\n"
+    header, parsed = parse_calib_cache("TRT-8601-EntropyCalibration2\ninput: 3c010204\n"
                                  "(Unnamed Layer* 3) [Activation]_output: 3d8e2d6a\n")
     assert abs(parsed["input"] - 1 / 127.0) < 1e-9
     assert "(Unnamed Layer* 3) [Activation]_output" in parsed
@@ -177,7 +308,7 @@ def test_malformed_cache(tmp_path, text, needle):
     path = tmp_path / "bad.cache"
     path.write_text(text)
     with pytest.raises(EdgecError) as info:
-        read_cache(str(path))
+        read_calib_cache(str(path))
     assert str(path) in info.value.message and needle in info.value.message
 
 

@@ -101,3 +101,29 @@ def test_not_an_onnx_file(run_cli, tmp_path):
     bad.write_bytes(os.urandom(64))
     result = run_cli("export", "--onnx", bad, "-o", tmp_path / "o")
     assert result.exit_code == 2 and str(bad) in result.output
+
+
+def test_entries_declare_export_settings_and_variants():
+    from edgec.exporter.gridsample import DecomposedGridSample5d
+    from edgec.exporter.variants import build_export_model, export_opset
+    from edgec.models import model_names, resolve_model
+    from edgec.models.gridsample import GridSample5d
+
+    for name in model_names():
+        entry = get_model(name)
+        assert (entry.opset, entry.parity_tolerance) == (17, 1e-4)
+        assert export_opset(entry, entry.opset) == 17
+    assert get_model("wav2lip").variant_key() == {}
+    decomposed = resolve_model("liveportrait-warping")
+    native = resolve_model("liveportrait-warping", grid_sample="native")
+    assert decomposed.variant_key() == {"grid_sample": "decomposed"}
+    assert json.loads(json.dumps(native.variant_key())) == {"grid_sample": "native"}
+    assert export_opset(native, 17) == 20 and export_opset(decomposed, 17) == 17
+
+    def samplers(model):
+        return sorted(type(m).__name__ for m in model.modules()
+                      if isinstance(m, (GridSample5d, DecomposedGridSample5d)))
+    # The model code keeps the plain grid sample; the exporter swaps in the chosen form.
+    assert samplers(decomposed.build()) == ["GridSample5d"] * 2
+    assert samplers(build_export_model(decomposed)) == ["DecomposedGridSample5d"] * 2
+    assert samplers(build_export_model(native)) == ["GridSample5d"] * 2

@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from edgec.errors import EdgecError
-from edgec.exporter.gridsample import grid_sample_3d_decomposed, grid_sample_5d
+from edgec.exporter.gridsample import DecomposedGridSample5d, grid_sample_3d_decomposed
 from edgec.models import liveportrait as lp
+from edgec.models.gridsample import GridSample5d
 
 LIVEPORTRAIT = ["liveportrait-appearance", "liveportrait-motion", "liveportrait-warping",
                 "liveportrait-spade", "liveportrait-stitching"]
@@ -33,13 +34,7 @@ def test_decomposed_grid_sample_matches_pytorch(align_corners):
     assert not outside.any()
 
 
-class Sampler(torch.nn.Module):
-    def __init__(self, form):
-        super().__init__()
-        self.form = form
-
-    def forward(self, volume, grid):
-        return grid_sample_5d(volume, grid, self.form, align_corners=False)
+SAMPLERS = {"native": GridSample5d, "decomposed": DecomposedGridSample5d}
 
 
 @pytest.mark.parametrize("form, opset", [("native", 20), ("decomposed", 17)])
@@ -55,7 +50,8 @@ def test_both_grid_sample_forms_export_and_run_in_onnxruntime(tmp_path, form, op
     volume = torch.randn(2, 3, 4, 6, 5, generator=gen)
     grid = torch.rand(2, 3, 4, 5, 3, generator=gen) * 2.4 - 1.2
     buffer = io.BytesIO()
-    torch.onnx.export(Sampler(form), (volume, grid), buffer, dynamo=False, opset_version=opset,
+    torch.onnx.export(SAMPLERS[form](align_corners=False), (volume, grid), buffer, dynamo=False,
+                      opset_version=opset,
                       input_names=["volume", "grid"], output_names=["out"],
                       dynamic_axes={"volume": {0: "b"}, "grid": {0: "b"}, "out": {0: "b"}})
     model = onnx.load_from_string(buffer.getvalue())

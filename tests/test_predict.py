@@ -6,7 +6,7 @@ import json
 import pytest
 
 from edgec.jetson import predict
-from edgec.predict_command import zoo_layers
+from edgec.pipeline.predict import zoo_layers
 from onnx_fixtures import tiny_onnx
 
 

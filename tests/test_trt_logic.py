@@ -4,9 +4,8 @@ import json
 
 import pytest
 
+from edgec import artifacts
 from edgec.errors import EdgecError
-from edgec.quant.calib_cache import format_cache, parse_cache
-from edgec.quant.spec import PLAN_FORMAT
 from edgec.runtime import trt_layers
 from edgec.runtime.sidecar import check_compatible, make_sidecar, read_sidecar, write_sidecar
 from edgec.runtime.trt_builder import (EngineSettings, calibration_cache_for,
@@ -98,20 +97,24 @@ def test_plan_maps_to_network_layers_by_node_name():
 
 def _plan_file(tmp_path, precisions):
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps({"format": PLAN_FORMAT, "precisions": precisions}))
+    path.write_text(json.dumps({"format": artifacts.PLAN_FORMAT, "precisions": precisions}))
     return str(path)
 
 
-def test_read_plan_layers(tmp_path):
-    assert trt_layers.PLAN_FORMAT == PLAN_FORMAT  # one format, two readers
-    assert trt_layers.read_plan_layers(_plan_file(tmp_path, {"a": "fp16", "b": "int8"})) == \
-        {"a": "fp16", "b": "int8"}
+def test_engine_build_reads_plan_layers(tmp_path):
+    """What the MIX engine build reads from plan.json: FP16 and INT8 layers only."""
+    def read(path):
+        return artifacts.read_plan(path, artifacts.ENGINE_LAYER_PRECISIONS)
+
+    assert read(_plan_file(tmp_path, {"a": "fp16", "b": "int8"})) == {"a": "fp16", "b": "int8"}
     with pytest.raises(EdgecError, match="other than fp16/int8"):
-        trt_layers.read_plan_layers(_plan_file(tmp_path, {"a": "fp8"}))
+        read(_plan_file(tmp_path, {"a": "fp8"}))
+    with pytest.raises(EdgecError, match="other than fp16/int8"):
+        read(_plan_file(tmp_path, {"a": "fp32"}))  # TensorRT MIX builds pin FP16/INT8 only
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(EdgecError, match="bad.json is not valid JSON"):
-        trt_layers.read_plan_layers(str(bad))
+        read(str(bad))
 
 
 # The shape of IEngineInspector's JSON (ProfilingVerbosity.DETAILED), as TensorRT 8.2+ prints it.
@@ -148,9 +151,9 @@ def test_engine_report_precisions_and_planned_vs_built():
 
 def test_calibration_cache_header_is_rewritten_for_the_running_tensorrt(tmp_path):
     path = tmp_path / "calib.cache"
-    path.write_text(format_cache({"face": 0.0078125, "t1": 0.5}))
+    path.write_text(artifacts.format_calib_cache({"face": 0.0078125, "t1": 0.5}))
     served = calibration_cache_for(ApiPaths("8.5.2"), str(path)).decode()
-    header, scales = parse_cache(served)
+    header, scales = artifacts.parse_calib_cache(served)
     assert header == "TRT-8502-EntropyCalibration2"
     assert scales == {"face": 0.0078125, "t1": 0.5}
 

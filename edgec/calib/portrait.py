@@ -1,4 +1,4 @@
-"""Calibration samples for image-input portrait models (LivePortrait's appearance and motion
+"""The portrait reader, for image-input portrait models (LivePortrait's appearance and motion
 extractors): 256 x 256 RGB face crops, from videos (audio not needed), Wav2Lip frame folders or
 plain image folders.
 
@@ -11,6 +11,10 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from edgec.calib.layout import VIDEO_EXTENSIONS, NoCalibrationData, require_folder, walk_files
+from edgec.calib.media import MediaError, iter_frames, probe_video
+from edgec.calib.reader_registry import register_reader
+from edgec.calib.sampling import SkipLog, plan_samples
 from edgec.calib.store import SampleStoreWriter, StoreInput
 from edgec.errors import EdgecError
 
@@ -38,13 +42,10 @@ def crop_portrait(rgb: np.ndarray, box: Tuple[int, int, int, int]) -> np.ndarray
     return crop.transpose(2, 0, 1)
 
 
-def _sources(root: str, skipped) -> List[Tuple[str, int, bool]]:
+def _sources(root: str, skipped: SkipLog) -> List[Tuple[str, int, bool]]:
     """(path, frame count, is_video) for every video and image under root."""
-    from edgec.calib.datasets import VIDEO_EXTENSIONS, _walk_files
-    from edgec.calib.media import MediaError, probe_video
-
     found = []
-    for path in _walk_files(root):
+    for path in walk_files(root):
         lowered = path.lower()
         if lowered.endswith(VIDEO_EXTENSIONS):
             try:
@@ -60,18 +61,18 @@ def _sources(root: str, skipped) -> List[Tuple[str, int, bool]]:
 
 
 def build_portrait_store(root: str, out_path: str, n: int, seed: int, progress: bool = True):
-    from edgec.calib.datasets import SkipLog, _skip_summary, plan_samples
     from edgec.calib.faces import HaarFaceDetector
-    from edgec.calib.media import MediaError
     from edgec.progress import progress_bar
 
-    if not os.path.isdir(root):
-        raise EdgecError("calibration data %s: no such folder" % root)
+    require_folder(root)
     skipped = SkipLog()
     sources = _sources(root, skipped)
     if not sources:
-        raise EdgecError("calibration data %s holds no videos or images for a portrait model "
-                         "(%s)" % (root, _skip_summary(skipped) or "nothing found"))
+        # Only a folder with no media at all may fall back to arrays: unreadable videos are
+        # reported, not passed over.
+        error = EdgecError if skipped.total() else NoCalibrationData
+        raise error("calibration data %s holds no videos or images for a portrait model "
+                    "(%s)" % (root, skipped.summary() or "nothing found"))
     plan = plan_samples([count for _, count, _ in sources], n, seed)
     detector = HaarFaceDetector()
     by_source = OrderedDict()  # type: Dict[int, List[int]]
@@ -98,7 +99,7 @@ def build_portrait_store(root: str, out_path: str, n: int, seed: int, progress: 
                     bar.update(1)
         if writer.count == 0:
             raise EdgecError("calibration data %s gave no sample: %s"
-                             % (root, _skip_summary(skipped)))
+                             % (root, skipped.summary()))
         summary = {"layout": "portrait", "sources_found": len(sources),
                    "sources_used": len(by_source), "requested": n, "planned": len(plan),
                    "written": writer.count, "skipped": skipped.to_dict()}
@@ -108,8 +109,6 @@ def build_portrait_store(root: str, out_path: str, n: int, seed: int, progress: 
 
 
 def _load(path: str, frames: List[int], is_video: bool) -> Dict[int, Optional[np.ndarray]]:
-    from edgec.calib.media import iter_frames
-
     if not is_video:
         import cv2
 
@@ -123,3 +122,8 @@ def _load(path: str, frames: List[int], is_video: bool) -> Dict[int, Optional[np
         if index in wanted:
             images[index] = rgb
     return images
+
+
+register_reader("portrait", build_portrait_store,
+                describe="videos (audio not needed), Wav2Lip frame folders or images with faces, "
+                         "as 256 x 256 crops")

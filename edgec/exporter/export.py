@@ -12,19 +12,22 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.exporter.fold import fold_batchnorm
 from edgec.exporter.onnx_layers import (describe_layers, initializer_map, name_unnamed_layers,
                                         quantizable_nodes)
 from edgec.exporter.parity import check_parity, parity_report
+from edgec.exporter.variants import build_export_model, export_opset, rewrite_onnx
 from edgec.fileio import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from edgec.models.entry import DEFAULT_PARITY_TOLERANCE
 from edgec.versions import library_versions
 
-DEFAULT_OPSET = 17
+MIN_OPSET = 17
 BATCH_AXIS = "batch"
 
 
-def torch_to_onnx(entry, model, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+def torch_to_onnx(entry, model, opset: int) -> onnx.ModelProto:
     """Export with a dynamic batch axis on every input and output."""
     import torch
 
@@ -76,27 +79,22 @@ def check_model(model: onnx.ModelProto, where: str) -> None:
         raise EdgecError("%s is not a valid ONNX model: %s" % (where, str(exc).strip()))
 
 
-NATIVE_GRID_SAMPLE_OPSET = 20
-
-
 def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
-                     opset: int = DEFAULT_OPSET, tolerance: float = 1e-4,
+                     opset: Optional[int] = None, tolerance: Optional[float] = None,
                      batches=None) -> Dict[str, object]:
-    """Export `entry` to out_dir/model.onnx + export.json. Returns the export record."""
-    if opset < 17:
-        raise EdgecError("--opset %d: edgec needs opset 17 or newer" % opset)
-    grid_form = entry.chosen_grid_form
-    if grid_form == "native" and opset < NATIVE_GRID_SAMPLE_OPSET:
-        opset = NATIVE_GRID_SAMPLE_OPSET  # ONNX defines N-D GridSample from opset 20
+    """Export `entry`, in its chosen variants, to out_dir/model.onnx + export.json. `opset`,
+    `tolerance` and `batches` default to the entry's. Returns the export record."""
+    opset = entry.opset if opset is None else opset
+    tolerance = entry.parity_tolerance if tolerance is None else tolerance
+    if opset < MIN_OPSET:
+        raise EdgecError("--opset %d: edgec needs opset %d or newer" % (opset, MIN_OPSET))
+    opset = export_opset(entry, opset)
     batches = batches or entry.parity_batches
-    model = entry.build(checkpoint)
+    model = build_export_model(entry, checkpoint)
     folded = fold_batchnorm(model)
     layers = entry.layers(folded)
     onnx_model = simplify(torch_to_onnx(entry, folded, opset))
-    if grid_form == "decomposed":
-        from edgec.exporter.gridsample import int32_gather_indices
-
-        int32_gather_indices(onnx_model)
+    rewrite_onnx(entry, onnx_model)
     unmatched = name_layers_by_weight(onnx_model, folded, layers)
     if unmatched:
         raise EdgecError("export of %s: no ONNX conv node carries the weights of layers %s; the "
@@ -111,7 +109,7 @@ def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
                        if checkpoint else None),
         "weights": "checkpoint" if checkpoint else "random (seed 0)",
         "opset": opset,
-        "grid_sample": grid_form,
+        "grid_sample": entry.variant_key().get("grid_sample"),
         "inputs": [{"name": i.name, "shape": [BATCH_AXIS] + list(i.shape), "dtype": i.dtype}
                    for i in entry.inputs],
         "outputs": list(entry.outputs),
@@ -122,8 +120,13 @@ def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
         "onnx_sha256": sha256_bytes(data),
         "versions": library_versions(),
     }
-    atomic_write_bytes(os.path.join(out_dir, "model.onnx"), data)
-    atomic_write_json(os.path.join(out_dir, "export.json"), record)
+    return _write_export(out_dir, data, record)
+
+
+def _write_export(out_dir: str, data: bytes, record: Dict[str, object]) -> Dict[str, object]:
+    """model.onnx, then export.json: a record on disk always describes the file beside it."""
+    atomic_write_bytes(os.path.join(out_dir, artifacts.MODEL_ONNX), data)
+    atomic_write_json(os.path.join(out_dir, artifacts.EXPORT_JSON), record)
     return record
 
 
@@ -147,7 +150,8 @@ def import_onnx(path: str, out_dir: str) -> Dict[str, object]:
     check_model(onnx_model, "the simplified %s" % path)
     data = onnx_model.SerializeToString()
     rows = simplification_parity(original, data)
-    check_parity(rows, 1e-4, "%s after simplification" % path)
+    # No entry declares a tolerance for a file exported elsewhere: the zoo's default.
+    check_parity(rows, DEFAULT_PARITY_TOLERANCE, "%s after simplification" % path)
     record = {
         "model": os.path.basename(path), "source_onnx": {"path": os.path.abspath(path),
                                                           "sha256": sha256_file(path)},
@@ -157,15 +161,13 @@ def import_onnx(path: str, out_dir: str) -> Dict[str, object]:
                                                for d in v.type.tensor_type.shape.dim]}
                    for v in onnx_model.graph.input],
         "outputs": [v.name for v in onnx_model.graph.output],
-        "parity": {"tolerance": 1e-4, "backend": "onnxruntime-cpu",
+        "parity": {"tolerance": DEFAULT_PARITY_TOLERANCE, "backend": "onnxruntime-cpu",
                    "reference": "the original ONNX file (no PyTorch model given)", "results": rows},
         "layers": describe_layers(onnx_model),
         "onnx_sha256": sha256_bytes(data),
         "versions": library_versions(),
     }
-    atomic_write_bytes(os.path.join(out_dir, "model.onnx"), data)
-    atomic_write_json(os.path.join(out_dir, "export.json"), record)
-    return record
+    return _write_export(out_dir, data, record)
 
 
 def simplification_parity(original: bytes, simplified: bytes) -> List[Dict[str, object]]:

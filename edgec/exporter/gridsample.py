@@ -1,18 +1,17 @@
-"""Trilinear sampling of a 5-D volume (torch.nn.functional.grid_sample on N x C x D x H x W,
-zeros padding), in two forms:
+"""The decomposed form of the models' 5-D grid sample (edgec.models.gridsample.GridSample5d,
+torch.nn.functional.grid_sample on N x C x D x H x W, zeros padding).
 
-- "native": F.grid_sample, exported as ONNX GridSample (opset 20 defines it for N-D input).
-  ONNX Runtime runs it; TensorRT 8.x cannot build it (its GridSample support, when present, is
-  2-D only), so it would need a plugin on the device.
-- "decomposed": the same arithmetic in standard ops (Floor, Gather, Mul, Add, Where...), which
-  every TensorRT version builds without plugins. Each output point reads its 8 neighbours from
-  the flattened volume with one gather per corner, weighted by the trilinear weights; corners
-  outside the volume weigh zero (zeros padding).
+The models' own form exports as ONNX GridSample (opset 20 defines it for N-D input): ONNX Runtime
+runs it; TensorRT 8.x cannot build it (its GridSample support, when present, is 2-D only), so it
+would need a plugin on the device. The decomposed form is the same arithmetic in standard ops
+(Floor, Gather, Mul, Add, Where...), which every TensorRT version builds without plugins. Each
+output point reads its 8 neighbours from the flattened volume with one gather per corner,
+weighted by the trilinear weights; corners outside the volume weigh zero (zeros padding).
 """
 import torch
-import torch.nn.functional as F
+from torch import nn
 
-FORMS = ("native", "decomposed")
+from edgec.models.gridsample import GridSample5d
 
 
 def _unnormalize(coord: torch.Tensor, size: int, align_corners: bool) -> torch.Tensor:
@@ -66,6 +65,32 @@ def grid_sample_3d_decomposed(volume: torch.Tensor, grid: torch.Tensor,
     return result.reshape(n, c, out_shape[0], out_shape[1], out_shape[2])
 
 
+# One call in torch.fx graphs (the sweep's evaluator traces models with fx; its shape arithmetic
+# cannot be traced symbolically).
+torch.fx.wrap("grid_sample_3d_decomposed")
+
+
+class DecomposedGridSample5d(nn.Module):
+    """GridSample5d computed by grid_sample_3d_decomposed."""
+
+    def __init__(self, align_corners: bool = False):
+        super().__init__()
+        self.align_corners = align_corners
+
+    def forward(self, volume, grid):
+        return grid_sample_3d_decomposed(volume, grid, self.align_corners)
+
+
+def decompose_grid_samples(model: nn.Module) -> int:
+    """Replace every GridSample5d in `model` (in place) by its decomposed form; returns how
+    many were replaced."""
+    targets = [(parent, name, child) for parent in model.modules()
+               for name, child in parent.named_children() if isinstance(child, GridSample5d)]
+    for parent, name, child in targets:
+        setattr(parent, name, DecomposedGridSample5d(child.align_corners))
+    return len(targets)
+
+
 _INDEX_PASSTHROUGH = ("Unsqueeze", "Expand", "Reshape", "Squeeze")
 
 
@@ -111,13 +136,3 @@ def int32_gather_indices(model) -> int:
     for value in stale:
         model.graph.value_info.remove(value)
     return changed
-
-
-def grid_sample_5d(volume: torch.Tensor, grid: torch.Tensor, form: str = "native",
-                   align_corners: bool = False) -> torch.Tensor:
-    if form == "native":
-        return F.grid_sample(volume, grid, mode="bilinear", padding_mode="zeros",
-                             align_corners=align_corners)
-    if form == "decomposed":
-        return grid_sample_3d_decomposed(volume, grid, align_corners)
-    raise ValueError("grid sample form %r: expected one of %s" % (form, FORMS))

@@ -16,6 +16,7 @@ import math
 import os
 from typing import Any, Dict, List, Optional, Sequence  # noqa: F401  (type comments)
 
+from edgec.artifacts import LATENCY_FIT_FORMAT
 from edgec.errors import EdgecError
 from edgec.jetson.profiles import BY_KEY, PROFILES, DeviceProfile  # noqa: F401
 
@@ -225,8 +226,8 @@ def load_params(path=None):
 
     path = path or FIT_FILE
     data = read_json(path, "latency fit")
-    if not isinstance(data, dict) or data.get("format") != "edgec-latency-fit/1":
-        raise EdgecError("%s is not an edgec latency fit (format edgec-latency-fit/1)" % path)
+    if not isinstance(data, dict) or data.get("format") != LATENCY_FIT_FORMAT:
+        raise EdgecError("%s is not an edgec latency fit (format %s)" % (path, LATENCY_FIT_FORMAT))
     return data
 
 
@@ -293,14 +294,11 @@ def point_from_result(result, where):
             "latency_ms": float(result["latency_ms"]["median"]), "plan": plan, "source": where}
 
 
-FIT_FORMAT = "edgec-latency-fit/1"
-
-
 def fit_record(points, sources):
     # type: (List[Dict[str, Any]], List[str]) -> Dict[str, Any]
     """Fitted parameters with the data they came from and their leave-one-out error."""
     rows = leave_one_out(points)
-    return {"format": FIT_FORMAT, "params": fit(points),
+    return {"format": LATENCY_FIT_FORMAT, "params": fit(points),
             "data": {"points": len(points), "sources": sources},
             "leave_one_out": {"summary": error_summary(rows), "points": rows},
             "assumptions": {"memory_efficiency": MEMORY_EFFICIENCY,

@@ -1,3 +1,3 @@
 """The model zoo. Must not import onnx or tensorrt."""
-from edgec.models.registry import (InputSpec, ModelEntry, get_model, model_names,  # noqa: F401
-                                   resolve_model)
+from edgec.models.entry import InputSpec, ModelEntry  # noqa: F401
+from edgec.models.registry import get_model, model_names, resolve_model  # noqa: F401

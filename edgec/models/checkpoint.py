@@ -6,7 +6,7 @@ pickled code (`weights_only=True`); every failure names the file and what is wro
 """
 import os
 import warnings
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, Iterable, List, Tuple
 
 from edgec.errors import EdgecError
 
@@ -90,9 +90,10 @@ def _shapes(state) -> Dict[str, Tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in state.items()}
 
 
-def load_checkpoint(model, path: str, model_name: str, adapter=None) -> None:
-    """Load `path` into `model` strictly; on mismatch, say what differs and which zoo model the
-    checkpoint would fit, if any."""
+def load_checkpoint(model, path: str, model_name: str, adapter=None,
+                    candidates: Iterable[Tuple[str, Callable[[], object]]] = ()) -> None:
+    """Load `path` into `model` strictly; on mismatch, say what differs and which of
+    `candidates` (zoo name, factory) the checkpoint would fit, if any."""
     state = read_state_dict(path, adapter)
     expected = _shapes(model.state_dict())
     found = _shapes(state)
@@ -101,7 +102,7 @@ def load_checkpoint(model, path: str, model_name: str, adapter=None) -> None:
         parts = [_listing(label, items) for label, items in
                  (("missing keys", missing), ("unexpected keys", unexpected),
                   ("mis-shaped keys", misshaped)) if items]
-        hint = _matching_zoo_model(found, exclude=model_name)
+        hint = _matching_model(found, candidates, exclude=model_name)
         raise EdgecError("checkpoint %s does not match model %r: %s.%s"
                          % (path, model_name, "; ".join(parts),
                             " It matches zoo model %r: use --model %s." % (hint, hint)
@@ -109,13 +110,12 @@ def load_checkpoint(model, path: str, model_name: str, adapter=None) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def _matching_zoo_model(found: Dict[str, Tuple[int, ...]], exclude: str):
-    from edgec.models.registry import get_model, model_names
-
-    for name in model_names():
+def _matching_model(found: Dict[str, Tuple[int, ...]],
+                    candidates: Iterable[Tuple[str, Callable[[], object]]], exclude: str):
+    for name, factory in candidates:
         if name == exclude:
             continue
-        expected = _shapes(get_model(name).factory().state_dict())
+        expected = _shapes(factory().state_dict())
         if not any(compare_keys(expected, found)):
             return name
     return None

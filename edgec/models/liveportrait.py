@@ -5,8 +5,8 @@ project). Submodule and parameter names are those of the released per-module wei
 their state dicts load strictly; the code itself is edgec's own. Differences from a training
 implementation, each for export: spectral normalisation is folded into plain weights when a
 checkpoint is loaded; every conv followed by a BatchNorm declares the pair (`fold_pairs`) so it is
-folded before export; the 5-D grid sample is a swappable function (native ONNX GridSample or a
-decomposition TensorRT 8.x can build, see edgec.exporter.gridsample).
+folded before export; the 5-D grid sample is a module (edgec.models.gridsample) that the exporter
+can swap for a decomposition TensorRT 8.x can build.
 """
 from typing import Dict, List, Sequence
 
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgec.exporter.gridsample import grid_sample_5d
+from edgec.models.gridsample import GridSample5d
 
 NUM_KP = 21
 
@@ -286,17 +286,30 @@ def sparse_motions(feature: torch.Tensor, kp_driving: torch.Tensor,
     return torch.cat([identity.expand(batch, 1, d, h, w, 3), identity + shift], dim=1)
 
 
-def hourglass_input(feature: torch.Tensor, motions: torch.Tensor, kp_driving: torch.Tensor,
-                    kp_source: torch.Tensor, form: str) -> torch.Tensor:
-    """Per keypoint: a Gaussian heatmap (variance 0.01) of driving minus source, and the source
-    features warped by that keypoint's motion; B x (K+1)*(C+1) x D x H x W."""
+def features_per_motion(feature: torch.Tensor, motions: torch.Tensor) -> torch.Tensor:
+    """The features once per motion, batched for one grid sample: B*(K+1) x C x D x H x W."""
     batch, channels = feature.shape[0], feature.shape[1]
     d, h, w = feature.shape[2], feature.shape[3], feature.shape[4]
     k1 = motions.shape[1]
     repeated = feature.unsqueeze(1).expand(batch, k1, channels, d, h, w)
-    deformed = grid_sample_5d(repeated.reshape(batch * k1, channels, d, h, w),
-                              motions.reshape(batch * k1, d, h, w, 3), form,
-                              align_corners=False).reshape(batch, k1, channels, d, h, w)
+    return repeated.reshape(batch * k1, channels, d, h, w)
+
+
+def motions_batched(motions: torch.Tensor) -> torch.Tensor:
+    """B x (K+1) x D x H x W x 3 -> B*(K+1) x D x H x W x 3 (the grids of features_per_motion)."""
+    return motions.reshape(motions.shape[0] * motions.shape[1], motions.shape[2],
+                           motions.shape[3], motions.shape[4], 3)
+
+
+def hourglass_input(feature: torch.Tensor, motions: torch.Tensor, deformed: torch.Tensor,
+                    kp_driving: torch.Tensor, kp_source: torch.Tensor) -> torch.Tensor:
+    """Per keypoint: a Gaussian heatmap (variance 0.01) of driving minus source, and the source
+    features warped by that keypoint's motion (`deformed`, B*(K+1) x C x D x H x W);
+    B x (K+1)*(C+1) x D x H x W."""
+    batch, channels = feature.shape[0], feature.shape[1]
+    d, h, w = feature.shape[2], feature.shape[3], feature.shape[4]
+    k1 = motions.shape[1]
+    deformed = deformed.reshape(batch, k1, channels, d, h, w)
     grid = motions[:, :1]  # the identity grid
 
     def gaussian(kp):
@@ -319,8 +332,8 @@ def flatten_depth(volume: torch.Tensor) -> torch.Tensor:
                           volume.shape[4])
 
 
-for _name in ("sparse_motions", "hourglass_input", "mix_motions", "flatten_depth",
-              "grid_sample_5d"):
+for _name in ("sparse_motions", "features_per_motion", "motions_batched", "hourglass_input",
+              "mix_motions", "flatten_depth"):
     torch.fx.wrap(_name)
 
 
@@ -331,10 +344,10 @@ class DenseMotionNetwork(nn.Module):
     fold_pairs = (("compress", "norm"),)
 
     def __init__(self, block_expansion=32, num_blocks=5, max_features=1024, num_kp=NUM_KP,
-                 feature_channel=32, reshape_depth=16, compress=4, grid_form="native"):
+                 feature_channel=32, reshape_depth=16, compress=4):
         super().__init__()
         self.num_kp = num_kp
-        self.grid_form = grid_form
+        self.grid_sample = GridSample5d(align_corners=False)
         self.hourglass = Hourglass(block_expansion, (num_kp + 1) * (compress + 1), num_blocks,
                                    max_features)
         self.mask = nn.Conv3d(self.hourglass.out_filters, num_kp + 1, 7, padding=3)
@@ -345,8 +358,10 @@ class DenseMotionNetwork(nn.Module):
     def forward(self, feature, kp_driving, kp_source):
         feature = F.relu(self.norm(self.compress(feature)))
         motions = sparse_motions(feature, kp_driving, kp_source)
-        prediction = self.hourglass(hourglass_input(feature, motions, kp_driving, kp_source,
-                                                    self.grid_form))
+        deformed = self.grid_sample(features_per_motion(feature, motions),
+                                    motions_batched(motions))
+        prediction = self.hourglass(hourglass_input(feature, motions, deformed, kp_driving,
+                                                    kp_source))
         deformation = mix_motions(motions, self.mask(prediction))
         occlusion = torch.sigmoid(self.occlusion(flatten_depth(prediction)))
         return deformation, occlusion
@@ -358,29 +373,20 @@ class WarpingNetwork(nn.Module):
     B x 16 x 64 x 64 x 3."""
 
     def __init__(self, num_kp=NUM_KP, block_expansion=64, max_features=512, num_down_blocks=2,
-                 reshape_channel=32, grid_form="native"):
+                 reshape_channel=32):
         super().__init__()
-        self.grid_form = grid_form
         self.dense_motion_network = DenseMotionNetwork(num_kp=num_kp,
-                                                       feature_channel=reshape_channel,
-                                                       grid_form=grid_form)
+                                                       feature_channel=reshape_channel)
+        self.grid_sample = GridSample5d(align_corners=False)
         width = block_expansion * 2 ** num_down_blocks
         self.third = same_block_2d(max_features, width, leaky=True)
         self.fourth = nn.Conv2d(width, width, 1)
 
     def forward(self, feature_3d, kp_driving, kp_source):
         deformation, occlusion = self.dense_motion_network(feature_3d, kp_driving, kp_source)
-        out = grid_sample_5d(feature_3d, deformation, self.grid_form, align_corners=False)
+        out = self.grid_sample(feature_3d, deformation)
         out = self.fourth(self.third(flatten_depth(out)))
         return out * occlusion, occlusion, deformation
-
-
-def set_grid_form(model: nn.Module, form: str) -> nn.Module:
-    """Choose the 5-D grid sample's form in every submodule ("native" or "decomposed")."""
-    for module in model.modules():
-        if hasattr(module, "grid_form"):
-            module.grid_form = form
-    return model
 
 
 # -- G: SPADE decoder ------------------------------------------------------------------------------

@@ -1,5 +1,12 @@
 """Model summary for `edgec models`."""
-from typing import Dict
+from typing import Dict, List, Optional
+
+
+def zoo_summary(name: Optional[str] = None, with_layers: bool = False) -> List[Dict[str, object]]:
+    """The summary of zoo model `name`, or of every zoo model."""
+    from edgec.models.registry import get_model, model_names
+
+    return [model_summary(get_model(n), with_layers) for n in ([name] if name else model_names())]
 
 
 def model_summary(entry, with_layers: bool = False) -> Dict[str, object]:

@@ -1,6 +1,7 @@
-"""The built-in models. Importing this module registers them; it does not import torch (the
-model code loads when a model is built), so listing and stage caching stay fast."""
-from edgec.models.registry import InputSpec, ModelEntry, register
+"""The built-in models (edgec.models.registry looks them up). Importing this module does not
+import torch (the model code loads when a model is built), so listing and stage caching stay
+fast."""
+from edgec.models.entry import InputSpec, ModelEntry
 
 
 def _wav2lip_factory(width: float, residual: bool):
@@ -20,14 +21,16 @@ def _wav2lip_layer_name(module_path: str) -> str:
 # Wav2Lip inputs: one mel window per frame, normalised to [-4, 4]; two RGB frames in [0, 1].
 WAV2LIP_INPUTS = [InputSpec("mel", (1, 80, 16), -4.0, 4.0), InputSpec("face", (6, 96, 96))]
 
-register(ModelEntry(
+ENTRIES = []
+
+ENTRIES.append(ModelEntry(
     name="wav2lip",
     summary="Wav2Lip generator (teacher)",
     factory=_wav2lip_factory(1.0, True),
     inputs=WAV2LIP_INPUTS, outputs=["output"],
     layer_namer=_wav2lip_layer_name, data_family="wav2lip"))
 
-register(ModelEntry(
+ENTRIES.append(ModelEntry(
     name="lite-wav2lip",
     summary="Lite Wav2Lip student: x0.25 channels, no residual blocks",
     factory=_wav2lip_factory(0.25, False),
@@ -62,36 +65,37 @@ def _stitching_adapter(obj):
 
 PORTRAIT_IMAGE = [InputSpec("image", (3, 256, 256))]
 
-register(ModelEntry(
+ENTRIES.append(ModelEntry(
     name="liveportrait-appearance",
     summary="LivePortrait appearance feature extractor (F): image -> 32x16x64x64 volume",
     factory=_liveportrait("AppearanceFeatureExtractor"), inputs=PORTRAIT_IMAGE,
     outputs=["feature_3d"], data_family="portrait", parity_batches=(1, 2)))
 
-register(ModelEntry(
+ENTRIES.append(ModelEntry(
     name="liveportrait-motion",
     summary="LivePortrait motion extractor (M, ConvNeXt-V2-tiny): keypoints, pose, expression",
     factory=_liveportrait("MotionExtractor"), inputs=PORTRAIT_IMAGE,
     outputs=["pitch", "yaw", "roll", "t", "exp", "scale", "kp"], data_family="portrait",
     parity_batches=(1, 2)))
 
-register(ModelEntry(
+ENTRIES.append(ModelEntry(
     name="liveportrait-warping",
     summary="LivePortrait warping module (W): dense motion, occlusion, 5-D grid sample",
     factory=_liveportrait("WarpingNetwork"),
     inputs=[InputSpec("feature_3d", (32, 16, 64, 64), -1.0, 1.0),
             InputSpec("kp_driving", (21, 3), -0.5, 0.5),
             InputSpec("kp_source", (21, 3), -0.5, 0.5)],
-    outputs=["out", "occlusion_map", "deformation"], grid_forms=("decomposed", "native"),
-    parity_batches=(1, 2)))
+    outputs=["out", "occlusion_map", "deformation"], parity_batches=(1, 2),
+    # Decomposed first: TensorRT 8.x cannot build a 5-D GridSample, and edgec targets TensorRT.
+    export_variants={"grid_sample": ("decomposed", "native")}))
 
-register(ModelEntry(
+ENTRIES.append(ModelEntry(
     name="liveportrait-spade",
     summary="LivePortrait SPADE decoder (G): warped features -> 512x512 image",
     factory=_liveportrait("SPADEDecoder"), inputs=[InputSpec("feature", (256, 64, 64))],
     outputs=["image"], checkpoint_adapter=_spectral_adapter, parity_batches=(1, 2)))
 
-register(ModelEntry(
+ENTRIES.append(ModelEntry(
     name="liveportrait-stitching",
     summary="LivePortrait stitching and eye/lip retargeting MLPs (S)",
     factory=_liveportrait("StitchingRetargeting"),

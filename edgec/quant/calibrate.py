@@ -5,15 +5,15 @@ from typing import Dict, Optional
 
 import onnx
 
+from edgec import artifacts
+from edgec.artifacts import DEFAULT_CALIB_CACHE_HEADER, RANGES_FORMAT
 from edgec.calib.store import SampleStore
 from edgec.exporter.onnx_layers import quantizable_nodes
-from edgec.fileio import atomic_write_json, atomic_write_text, sha256_file
-from edgec.quant.calib_cache import DEFAULT_HEADER, format_cache
+from edgec.fileio import atomic_write_json, sha256_file
 from edgec.quant.observe import HIST_BINS, ActivationObserver
 from edgec.quant.ranges import DEFAULT_PERCENTILE, METHODS, scale_from_threshold, thresholds
 from edgec.versions import library_versions
 
-RANGES_FORMAT = "edgec-ranges/1"
 DEFAULT_HOLDOUT = 0.2
 
 
@@ -26,7 +26,7 @@ def layer_tensors(model: onnx.ModelProto) -> Dict[str, Dict[str, str]]:
 def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "percentile",
               percentile: float = DEFAULT_PERCENTILE, holdout: float = DEFAULT_HOLDOUT,
               split_seed: int = 0, batch_size: int = 64, progress: bool = True,
-              cache_header: str = DEFAULT_HEADER) -> Dict[str, object]:
+              cache_header: str = DEFAULT_CALIB_CACHE_HEADER) -> Dict[str, object]:
     if method not in METHODS:
         raise ValueError("unknown method %r" % method)
     model = onnx.load(onnx_path)
@@ -61,8 +61,8 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
         "layers": layers, "tensors": tensors,
         "versions": library_versions(("onnx", "onnxruntime", "numpy")),
     }
-    atomic_write_json(os.path.join(out_dir, "ranges.json"), record)
-    atomic_write_text(os.path.join(out_dir, "calib.cache"), format_cache(scales, cache_header))
+    atomic_write_json(os.path.join(out_dir, artifacts.RANGES_JSON), record)
+    artifacts.write_calib_cache(os.path.join(out_dir, artifacts.CALIB_CACHE), scales, cache_header)
     return record
 
 

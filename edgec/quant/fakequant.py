@@ -423,7 +423,10 @@ def _replace_submodule(root: nn.Module, path: str, module: nn.Module) -> None:
 def build_evaluator(entry, spec: QuantSpec, checkpoint: Optional[str] = None,
                     device: str = "cpu") -> FakeQuantModel:
     from edgec.exporter.fold import fold_batchnorm
+    from edgec.exporter.variants import build_export_model
 
-    folded = fold_batchnorm(entry.build(checkpoint))
+    # The model as exported (its variants' rewrites applied), so the sweep computes what the
+    # ONNX graph does.
+    folded = fold_batchnorm(build_export_model(entry, checkpoint))
     paths = {layer.name: layer.module_path for layer in entry.layers(folded)}
     return FakeQuantModel(folded, paths, spec).to(device).eval()

@@ -9,6 +9,7 @@ from typing import Dict, Optional
 import numpy as np
 import onnx
 
+from edgec import artifacts
 from edgec.calib.store import SampleStore
 from edgec.fileio import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from edgec.quant.calibrate import DEFAULT_HOLDOUT, load_ranges
@@ -98,7 +99,7 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
     indices = held_out_indices(store, holdout, eval_samples)
     quality = evaluate_onnx(onnx_path, data, store, indices, evaluator=evaluator,
                             progress=progress)
-    out_name = "model.%s.onnx" % precision
+    out_name = artifacts.model_onnx(precision)
     macs = layer_macs(out_dir)
     report = {
         "precision": precision, "file": out_name, "sha256": sha256_bytes(data),
@@ -116,7 +117,7 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
                "downloads one",
     }
     atomic_write_bytes(os.path.join(out_dir, out_name), data)
-    atomic_write_json(os.path.join(out_dir, "quality.%s.json" % precision), report)
+    atomic_write_json(os.path.join(out_dir, artifacts.quality_file(precision)), report)
     merge_quality(out_dir)
     return report
 
@@ -126,7 +127,7 @@ def layer_macs(out_dir: str, onnx_model=None) -> Dict[str, int]:
     for imported ONNX files, counted on the ONNX graph (needs shape inference to succeed)."""
     import json
 
-    path = os.path.join(out_dir, "export.json")
+    path = os.path.join(out_dir, artifacts.EXPORT_JSON)
     if os.path.isfile(path):
         with open(path) as handle:
             counts = {l["name"]: l["macs"] for l in json.load(handle)["layers"]}

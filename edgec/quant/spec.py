@@ -8,20 +8,17 @@ for this model" that the fake-quant evaluator and the Q/DQ ONNX writer both read
   ConvTranspose.
 - FP16 layers: input, weights and bias rounded to float16, output rounded to float16.
 """
-import json
-import os
 from typing import Dict, List, Optional
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from edgec.artifacts import LAYER_PRECISIONS, PLAN_FORMAT, read_plan_record
 from edgec.errors import EdgecError
 from edgec.exporter.onnx_layers import initializer_map, quantizable_nodes
 from edgec.fileio import atomic_write_json
 
-PRECISIONS = ("fp32", "fp16", "int8")
-PLAN_FORMAT = "edgec-plan/1"
 ACT_QMIN, ACT_QMAX = -128, 127
 WEIGHT_QMAX = 127
 
@@ -97,9 +94,9 @@ class PrecisionPlan(object):
     """Layer name -> fp32 / fp16 / int8, plus where the plan came from."""
 
     def __init__(self, precisions: Dict[str, str], provenance: Optional[Dict[str, object]] = None):
-        bad = {k: v for k, v in precisions.items() if v not in PRECISIONS}
+        bad = {k: v for k, v in precisions.items() if v not in LAYER_PRECISIONS}
         if bad:
-            raise EdgecError("plan has unknown precisions %s (use %s)" % (bad, PRECISIONS))
+            raise EdgecError("plan has unknown precisions %s (use %s)" % (bad, LAYER_PRECISIONS))
         self.precisions = dict(precisions)
         self.provenance = provenance or {}
 
@@ -139,15 +136,5 @@ class PrecisionPlan(object):
 
     @classmethod
     def load(cls, path: str) -> "PrecisionPlan":
-        if not os.path.isfile(path):
-            raise EdgecError("plan %s: no such file" % path)
-        try:
-            with open(path) as handle:
-                data = json.load(handle)
-        except ValueError as exc:
-            raise EdgecError("plan %s is not JSON: %s" % (path, exc))
-        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT \
-                or not isinstance(data.get("precisions"), dict):
-            raise EdgecError("plan %s is not an edgec plan (format %s with 'precisions')"
-                             % (path, PLAN_FORMAT))
-        return cls(data["precisions"], data.get("provenance"))
+        record = read_plan_record(path)
+        return cls(record["precisions"], record.get("provenance"))

@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from edgec.artifacts import SWEEP_STATE_FORMAT
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_json, sha256_bytes
 from edgec.quant.budget import Budget
@@ -29,8 +30,6 @@ from edgec.quant.host_memory import keep_freed_memory
 from edgec.quant.metrics import QualitySums, Reference, output_peak
 from edgec.quant.partial import PartialRunner
 
-STATE_FORMAT = "edgec-sweep-state/1"
-SENSITIVITY_FORMAT = "edgec-sensitivity/1"
 
 
 class Config(object):
@@ -153,7 +152,7 @@ class SweepState(object):
                 data = json.load(handle)
         except (OSError, ValueError) as exc:
             raise EdgecError("sweep state %s cannot be read (%s): run without --resume" % (path, exc))
-        if data.get("format") != STATE_FORMAT or data.get("settings_hash") != settings_hash:
+        if data.get("format") != SWEEP_STATE_FORMAT or data.get("settings_hash") != settings_hash:
             raise EdgecError("sweep state %s was made with other settings, model, ranges or "
                              "samples: run without --resume to start over" % path)
         state.batches_done = int(data["batches_done"])
@@ -162,7 +161,8 @@ class SweepState(object):
         return state
 
     def save(self) -> None:
-        atomic_write_json(self.path, {"format": STATE_FORMAT, "settings_hash": self.settings_hash,
+        atomic_write_json(self.path, {"format": SWEEP_STATE_FORMAT,
+                                      "settings_hash": self.settings_hash,
                                       "batches_done": self.batches_done, "sums": self.sums,
                                       "plans": self.plans})
 

@@ -7,15 +7,15 @@ from typing import Dict, Optional
 
 import onnx
 
+from edgec import artifacts
+from edgec.artifacts import SENSITIVITY_FORMAT
 from edgec.calib.store import SampleStore
 from edgec.fileio import atomic_write_json, sha256_bytes, sha256_file
 from edgec.quant.budget import Budget
 from edgec.quant.calibrate import load_ranges
 from edgec.quant.quantize import held_out_indices, layer_macs
 from edgec.quant.spec import PrecisionPlan, QuantSpec
-from edgec.quant.sweep import SENSITIVITY_FORMAT, SweepEngine, SweepState, run_sweep
-
-STATE_FILE = "sweep.state.json"
+from edgec.quant.sweep import SweepEngine, SweepState, run_sweep
 
 
 def pick_device(device: str) -> str:
@@ -33,7 +33,7 @@ def pick_device(device: str) -> str:
 def definition_order(out_dir: str, onnx_order):
     """The zoo's layer order (encoder to decoder, as the paper sweeps), from export.json; the
     ONNX graph's order for models without one."""
-    path = os.path.join(out_dir, "export.json")
+    path = os.path.join(out_dir, artifacts.EXPORT_JSON)
     if os.path.isfile(path):
         with open(path) as handle:
             names = [layer["name"] for layer in json.load(handle)["layers"]]
@@ -71,7 +71,8 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
         "metric_peak": "FP32 output value range over the evaluation samples",
     }
     settings_hash = sha256_bytes(json.dumps(settings, sort_keys=True).encode())
-    state = SweepState.load_or_new(os.path.join(out_dir, STATE_FILE), settings_hash, resume)
+    state_path = os.path.join(out_dir, artifacts.SWEEP_STATE_JSON)
+    state = SweepState.load_or_new(state_path, settings_hash, resume)
     start = time.time()
     evaluator = build_evaluator(entry, spec, checkpoint, device)
     batches = ([b[n] for n in input_names] for b in store.batches(indices, batch_size))
@@ -83,19 +84,20 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     seconds = time.time() - start
     record = {"format": SENSITIVITY_FORMAT, "model": entry.name, "settings": settings,
               "results": results}
-    atomic_write_json(os.path.join(out_dir, "sensitivity.json"), record)
+    sensitivity_path = os.path.join(out_dir, artifacts.SENSITIVITY_JSON)
+    atomic_write_json(sensitivity_path, record)
     selection = results["selection"]
     plan = PrecisionPlan(selection["precisions"], {
         "kind": "mix", "made_by": "edgec sweep", "budget": budget.text(),
         "metrics": selection["metrics"], "int8_mac_share": selection["int8_mac_share"],
-        "sensitivity_sha256": sha256_file(os.path.join(out_dir, "sensitivity.json")),
+        "sensitivity_sha256": sha256_file(sensitivity_path),
         "samples": settings["samples"]})
-    plan.save(os.path.join(out_dir, "plan.json"))
-    plot_sensitivity(record, os.path.join(out_dir, "sensitivity.png"))
+    plan.save(os.path.join(out_dir, artifacts.PLAN_JSON))
+    plot_sensitivity(record, os.path.join(out_dir, artifacts.SENSITIVITY_PNG))
     os.unlink(state.path)
     timing = {"device": device, "seconds": round(seconds, 3),
               "setup_seconds": round(setup_seconds, 3), "configurations": results["configurations"],
               "plans_evaluated": len(selection["steps"]) + 1, "samples": settings["samples"],
               "resumed": bool(resume)}
-    atomic_write_json(os.path.join(out_dir, "sweep.timing.json"), timing)
+    atomic_write_json(os.path.join(out_dir, artifacts.SWEEP_TIMING_JSON), timing)
     return {"record": record, "timing": timing}

@@ -15,14 +15,9 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional  # noqa: F401
 
+from edgec.artifacts import BUNDLE_FILES, BUNDLE_FORMAT, BUNDLE_MANIFEST, MODEL_ONNX
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_bytes, sha256_bytes, sha256_file, to_json
-
-MANIFEST = "manifest.json"
-BUNDLE_FORMAT = "edgec-bundle/1"
-# Files a bundle may carry, by name pattern; the device needs nothing else.
-BUNDLE_FILES = ("model.onnx", "model.fp16.onnx", "model.int8.onnx", "model.mix.onnx",
-                "plan.json", "calib.cache", "export.json", "quality.json", "reference.npz")
 
 
 def pack(source_dir, out_path, extra_info=None):
@@ -31,9 +26,9 @@ def pack(source_dir, out_path, extra_info=None):
     if not os.path.isdir(source_dir):
         raise EdgecError("%s: no such folder to pack" % source_dir)
     names = [n for n in BUNDLE_FILES if os.path.isfile(os.path.join(source_dir, n))]
-    if "model.onnx" not in names:
-        raise EdgecError("%s has no model.onnx: run `edgec build` (or export) into it first"
-                         % source_dir)
+    if MODEL_ONNX not in names:
+        raise EdgecError("%s has no %s: run `edgec build` (or export) into it first"
+                         % (source_dir, MODEL_ONNX))
     files = {}
     for name in names:
         path = os.path.join(source_dir, name)
@@ -43,7 +38,7 @@ def pack(source_dir, out_path, extra_info=None):
     manifest.update(extra_info or {})
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        _add_bytes(archive, MANIFEST, to_json(manifest).encode("utf-8"))
+        _add_bytes(archive, BUNDLE_MANIFEST, to_json(manifest).encode("utf-8"))
         for name in names:
             with open(os.path.join(source_dir, name), "rb") as handle:
                 _add_bytes(archive, name, handle.read())
@@ -95,18 +90,18 @@ def read_bundle(path):
             if member.isfile():
                 handle = archive.extractfile(member)
                 contents[os.path.normpath(member.name)] = handle.read() if handle else b""
-    if MANIFEST not in contents:
-        raise EdgecError("bundle %s has no %s" % (path, MANIFEST))
+    if BUNDLE_MANIFEST not in contents:
+        raise EdgecError("bundle %s has no %s" % (path, BUNDLE_MANIFEST))
     try:
-        manifest = json.loads(contents[MANIFEST].decode("utf-8"))
+        manifest = json.loads(contents[BUNDLE_MANIFEST].decode("utf-8"))
         listed = manifest["files"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise EdgecError("bundle %s: %s is unreadable (%s)" % (path, MANIFEST, exc))
+        raise EdgecError("bundle %s: %s is unreadable (%s)" % (path, BUNDLE_MANIFEST, exc))
     if manifest.get("format") != BUNDLE_FORMAT:
         raise EdgecError("bundle %s: unknown format %r (expected %s)"
                          % (path, manifest.get("format"), BUNDLE_FORMAT))
     for name, data in contents.items():
-        if name == MANIFEST:
+        if name == BUNDLE_MANIFEST:
             continue
         if name not in listed:
             raise EdgecError("bundle %s: member %r is not listed in the manifest; refusing the "
@@ -141,4 +136,4 @@ def unpack(path, target_dir):
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return json.loads(contents[MANIFEST].decode("utf-8"))
+    return json.loads(contents[BUNDLE_MANIFEST].decode("utf-8"))

@@ -12,11 +12,10 @@ import time
 from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
 
 from edgec import __version__
+from edgec.artifacts import EXPORT_JSON, PRECISIONS, RESULT_FORMAT
 from edgec.errors import EdgecError
 
-RESULT_FORMAT = "edgec-result/1"
 ENGINE_SUFFIXES = (".engine", ".plan", ".trt")
-PRECISIONS = ("fp32", "fp16", "int8", "mix")
 
 
 def _read_first(path, prefix):
@@ -84,7 +83,7 @@ class Target(object):
             parts = os.path.basename(self.path).split(".")
             found_precision = parts[-2] if len(parts) >= 3 and parts[-2] in PRECISIONS \
                 else "fp32"
-            export = os.path.join(os.path.dirname(os.path.abspath(self.path)), "export.json")
+            export = os.path.join(os.path.dirname(os.path.abspath(self.path)), EXPORT_JSON)
             if os.path.isfile(export):
                 try:
                     with open(export) as handle:

@@ -10,15 +10,9 @@ import os
 import time
 from typing import Any, Dict, List, Optional  # noqa: F401
 
+from edgec.artifacts import SIDECAR_FORMAT, engine_sidecar
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_json
-
-SIDECAR_FORMAT = "edgec-engine/1"
-
-
-def sidecar_path(engine_path):
-    # type: (str) -> str
-    return engine_path + ".json"
 
 
 def make_sidecar(tensorrt_version, device, precision, onnx_path, onnx_sha256, settings, layers,
@@ -34,7 +28,7 @@ def make_sidecar(tensorrt_version, device, precision, onnx_path, onnx_sha256, se
 
 def write_sidecar(engine_path, sidecar):
     # type: (str, Dict[str, Any]) -> str
-    path = sidecar_path(engine_path)
+    path = engine_sidecar(engine_path)
     atomic_write_json(path, sidecar)
     return path
 
@@ -42,7 +36,7 @@ def write_sidecar(engine_path, sidecar):
 def read_sidecar(engine_path):
     # type: (str) -> Optional[Dict[str, Any]]
     """The sidecar, None when there is none; EdgecError when it is damaged."""
-    path = sidecar_path(engine_path)
+    path = engine_sidecar(engine_path)
     if not os.path.isfile(path):
         return None
     try:

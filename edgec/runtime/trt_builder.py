@@ -11,9 +11,9 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple  # noqa: F401
 
+from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_bytes, sha256_file
-from edgec.quant.calib_cache import format_cache, read_cache
 from edgec.runtime import trt_layers
 from edgec.runtime.sidecar import make_sidecar, write_sidecar
 from edgec.runtime.trt_versions import ApiPaths, BuildStrategy, dims_tuple, dla_settings
@@ -113,8 +113,8 @@ def calibration_cache_for(paths, cache_path):
     """calib.cache with its header rewritten for the running TensorRT: TensorRT compares the
     header's version with its own and ignores (then recalibrates, without data: fails) a cache
     from another version. The scales themselves are version-independent."""
-    _, scales = read_cache(cache_path)
-    return format_cache(scales, header=paths.calibration_cache_header()).encode("ascii")
+    _, scales = artifacts.read_calib_cache(cache_path)
+    return artifacts.format_calib_cache(scales, paths.calibration_cache_header()).encode("ascii")
 
 
 def _parse_onnx(builder, logger, paths, strategy, onnx_path):
@@ -174,7 +174,7 @@ def _configure(builder, network, paths, strategy, settings, folder):
     for flag in strategy.flags:
         config.set_flag(getattr(trt.BuilderFlag, flag))
     if strategy.calibrator:
-        calibration = calibration_cache_for(paths, os.path.join(folder, "calib.cache"))
+        calibration = calibration_cache_for(paths, os.path.join(folder, artifacts.CALIB_CACHE))
         config.int8_calibrator = _make_cache_calibrator(calibration)
     dla = dla_settings(settings.dla_core, settings.precision, builder.num_DLA_cores > 0)
     if dla is not None:
@@ -265,8 +265,8 @@ def build_engine(folder, precision, engine_path, settings, device, tensorrt_vers
     plan_layers = None  # type: Optional[Dict[str, str]]
     mapping = None  # type: Optional[Dict[str, Any]]
     if strategy.layer_constraints:
-        plan_path = os.path.join(folder, "plan.json")
-        plan_layers = trt_layers.read_plan_layers(plan_path)
+        plan_path = os.path.join(folder, artifacts.PLAN_JSON)
+        plan_layers = artifacts.read_plan(plan_path, artifacts.ENGINE_LAYER_PRECISIONS)
         mapping = _apply_plan(network, plan_layers, settings.allow_unmapped, plan_path)
     config, cache = _configure(builder, network, paths, strategy, settings, folder)
     serialized = builder.build_serialized_network(network, config)
@@ -292,7 +292,7 @@ def build_engine(folder, precision, engine_path, settings, device, tensorrt_vers
 
 def engine_path_for(folder, precision):
     # type: (str, str) -> str
-    return os.path.join(folder, "model.%s.engine" % precision)
+    return os.path.join(folder, artifacts.engine_file(precision))
 
 
 def build_in_folder(folder, settings, source_info=None):

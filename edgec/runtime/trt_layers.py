@@ -1,5 +1,6 @@
 """From plan.json layer names (ONNX node names) to TensorRT network layers, and back from the
-built engine's layer report to the precision each planned layer actually got.
+built engine's layer report to the precision each planned layer actually got. plan.json itself
+is read by edgec.artifacts.read_plan.
 
 Pure Python (no TensorRT import) so both mappings are tested without TensorRT. Python 3.6
 compatible.
@@ -9,11 +10,9 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: F401
 
 from edgec.errors import EdgecError
-from edgec.fileio import read_json
 
 # Layer types that carry plan.json precisions (the quantizable layers).
 CONSTRAINED_TYPES = ("CONVOLUTION", "DECONVOLUTION")
-PLAN_FORMAT = "edgec-plan/1"  # the same constant as edgec.quant.spec (tested)
 
 
 def _belongs(layer_name, node_name):
@@ -44,23 +43,6 @@ def map_plan_to_layers(plan_layers, network_layers):
         else:
             unmapped.append(node)
     return mapped, unmapped
-
-
-def read_plan_layers(path):
-    # type: (str) -> Dict[str, str]
-    """{layer: precision} from an edgec plan.json (format edgec-plan/1). The device reads it
-    without the workstation's quant package, so the check is repeated here, briefly."""
-    plan = read_json(path, "plan")
-    layers = plan.get("precisions") if isinstance(plan, dict) else None
-    if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT \
-            or not isinstance(layers, dict) or not layers:
-        raise EdgecError("plan %s is not an edgec plan (format %s with 'precisions'); make one "
-                         "with `edgec sweep`" % (path, PLAN_FORMAT))
-    bad = sorted(name for name, precision in layers.items() if precision not in ("fp16", "int8"))
-    if bad:
-        raise EdgecError("plan %s: layers %s have a precision other than fp16/int8"
-                         % (path, bad[:5]))
-    return dict(layers)
 
 
 def format_precision(text):

@@ -9,10 +9,10 @@ Versions that matter: 8.2 (JetPack 4.6), 8.5 (JetPack 5.1), 10+ (workstations, J
 import re
 from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
 
+from edgec import artifacts
 from edgec.errors import EdgecError
 
 OLDEST_SUPPORTED = (8, 2)
-PRECISIONS = ("fp32", "fp16", "int8", "mix")
 
 
 def parse_version(text):
@@ -81,9 +81,9 @@ class BuildStrategy(object):
 
     def __init__(self, paths, precision):
         # type: (ApiPaths, str) -> None
-        if precision not in PRECISIONS:
+        if precision not in artifacts.PRECISIONS:
             raise EdgecError("unknown precision %r (expected one of %s)"
-                             % (precision, ", ".join(PRECISIONS)))
+                             % (precision, ", ".join(artifacts.PRECISIONS)))
         self.paths = paths
         self.precision = precision
         self.flags = []  # type: List[str]
@@ -91,10 +91,10 @@ class BuildStrategy(object):
         self.layer_constraints = False
         if paths.strongly_typed:
             # Every precision is in the file: Q/DQ for INT8 layers, FP16 weights and casts.
-            self.onnx_file = "model.onnx" if precision == "fp32" else "model.%s.onnx" % precision
+            self.onnx_file = artifacts.model_onnx(precision)
             self.network_flags = ["STRONGLY_TYPED"]
             return
-        self.onnx_file = "model.onnx"  # FP32 graph; precision comes from flags
+        self.onnx_file = artifacts.MODEL_ONNX  # FP32 graph; precision comes from flags
         self.network_flags = ["EXPLICIT_BATCH"]
         if precision in ("fp16", "int8", "mix"):
             # INT8 layers without an INT8 kernel fall back to FP16, not FP32.
@@ -110,16 +110,16 @@ class BuildStrategy(object):
         # type: () -> List[str]
         files = [self.onnx_file]
         if self.calibrator:
-            files.append("calib.cache")
+            files.append(artifacts.CALIB_CACHE)
         if self.layer_constraints:
-            files.append("plan.json")
+            files.append(artifacts.PLAN_JSON)
         return files
 
     def to_dict(self):
         # type: () -> Dict[str, Any]
         return {"precision": self.precision, "onnx": self.onnx_file,
                 "network_flags": list(self.network_flags), "builder_flags": list(self.flags),
-                "calibrator": "calib.cache" if self.calibrator else None,
+                "calibrator": artifacts.CALIB_CACHE if self.calibrator else None,
                 "layer_constraints": self.layer_constraints}
 
 

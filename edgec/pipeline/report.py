@@ -10,6 +10,7 @@ import io
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
+from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_bytes, atomic_write_text, read_json
 from edgec.runtime.results import validate_result
@@ -191,9 +192,9 @@ def write_report(paths: List[str], out_dir: str, baseline: Optional[str] = None
     tables = build_tables(results, baseline)
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
-    files = {"markdown": os.path.join(out_dir, "report.md"),
-             "csv": os.path.join(out_dir, "results.csv"),
-             "chart": os.path.join(out_dir, "latency.png")}
+    files = {"markdown": os.path.join(out_dir, artifacts.REPORT_MARKDOWN),
+             "csv": os.path.join(out_dir, artifacts.REPORT_CSV),
+             "chart": os.path.join(out_dir, artifacts.REPORT_CHART)}
     atomic_write_text(files["markdown"], markdown(tables))
     atomic_write_text(files["csv"], csv_text(results))
     bar_chart(tables, files["chart"])

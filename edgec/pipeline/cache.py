@@ -8,9 +8,8 @@ import time
 from typing import Callable, Dict, List, Optional
 
 from edgec import __version__
+from edgec.artifacts import STAMP_DIR
 from edgec.fileio import atomic_write_json, sha256_bytes, sha256_file
-
-STAMP_DIR = ".edgec"
 
 
 def _hash_outputs(paths: List[str]) -> Dict[str, str]:

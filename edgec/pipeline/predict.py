@@ -1,8 +1,10 @@
 """`edgec predict`: the latency estimator's table for a model across devices and precisions.
-Workstation side (it reads the model's layer costs from the zoo or an ONNX file)."""
+Workstation side (it reads the model's layer costs from the zoo or an ONNX file); the estimator
+itself is edgec.jetson.predict."""
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.fileio import read_json
 from edgec.jetson import predict
@@ -36,7 +38,7 @@ def model_layers(target: str) -> Tuple[str, List[Dict[str, Any]], Optional[str]]
         if not layers or any(layer["output_shape"] is None for layer in layers):
             raise EdgecError("%s: no conv layers with known shapes (shape inference failed)"
                              % target)
-        beside = os.path.join(os.path.dirname(os.path.abspath(target)), "plan.json")
+        beside = os.path.join(os.path.dirname(os.path.abspath(target)), artifacts.PLAN_JSON)
         return os.path.basename(target), layers, beside if os.path.isfile(beside) else None
     from edgec.models import model_names
 
@@ -56,15 +58,26 @@ def refit(result_paths: Sequence[str]) -> Dict[str, Any]:
                               + list(result_paths))
 
 
-def run_predict(target: str, devices: Sequence[str], precisions: Sequence[str],
-                plan_path: Optional[str], batch: int, fit_results: Sequence[str],
-                params_path: Optional[str]) -> Dict[str, Any]:
-    from edgec.runtime.trt_layers import read_plan_layers
+DEVICES = ("nano", "tx2", "xavier-nx", "agx-xavier")
+PRECISIONS = ("fp32", "fp16", "int8", "mix")
 
+
+def run_predict(target: str, devices: Sequence[str] = ("all",),
+                precisions: Sequence[str] = ("all",), plan_path: Optional[str] = None,
+                batch: int = 1, fit_results: Sequence[str] = (), params_path: Optional[str] = None,
+                save_fit: Optional[str] = None) -> Dict[str, Any]:
+    """Predicted latency of `target` (zoo name or .onnx) per device and precision ("all": every
+    one); with `fit_results`, refitted on them first (and saved to `save_fit`)."""
+
+    if save_fit and not fit_results:
+        raise EdgecError("--save-fit needs --fit RESULT.json (there is nothing new to save)")
+    devices = list(DEVICES) if "all" in devices else list(devices)
+    precisions = list(PRECISIONS) if "all" in precisions else list(precisions)
     name, layers, beside = model_layers(target)
     record = refit(fit_results) if fit_results else predict.load_params(params_path)
     if plan_path or beside:
-        plan, plan_source = read_plan_layers(plan_path or beside), plan_path or beside
+        plan = artifacts.read_plan(plan_path or beside, artifacts.ENGINE_LAYER_PRECISIONS)
+        plan_source = plan_path or beside
     else:
         plan = predict.paper_plan(name, layers)
         plan_source = "the paper's hand-picked plan" if plan else None
@@ -78,6 +91,10 @@ def run_predict(target: str, devices: Sequence[str], precisions: Sequence[str],
                 continue
             rows.append(predict.predict(layers, key, precision, record["params"],
                                         plan if precision == "mix" else None, batch))
+    if save_fit:
+        from edgec.fileio import atomic_write_json
+
+        atomic_write_json(save_fit, record)
     return {"model": name, "batch": batch, "rows": rows, "plan": plan_source,
             "estimator": {"leave_one_out": record["leave_one_out"]["summary"],
                           "data": record["data"], "fitted_devices":

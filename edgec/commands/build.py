@@ -1,0 +1,100 @@
+"""`edgec build`: on the workstation, every stage from checkpoint to bundle; on the device
+(`--bundle`), the engine from a bundle. Device path: with --bundle it runs on Python 3.6 with
+numpy and TensorRT only, so the workstation pipeline is imported only without --bundle."""
+import click
+
+from edgec.commands.options import (CALIBRATION, ENGINE, MODEL, SAMPLES, SWEEP,
+                                    given_on_command_line, json_option, option_flags,
+                                    progress_option)
+from edgec.commands.output import emit_json, say_on_stderr
+from edgec.errors import EdgecError
+
+DEMO_NOTE = ("demo default: building lite-wav2lip with the small calibration set shipped in "
+             "edgec (a public-domain photograph animated, synthetic audio). Give --model and "
+             "--data for a real build.")
+DEMO_BUDGET = "psnr>=fp16-12"  # a random network's absolute PSNR means little
+
+
+@click.command()
+@MODEL()
+@SAMPLES()
+@CALIBRATION()
+@SWEEP(omit=("resume",), fixed={"resume": True},
+       budget={"default": None, "show_default": False,
+               "help": "Quality budget for the MIX plan (see `edgec sweep --help`). Default "
+                       "psnr>=40; the demo uses psnr>=fp16-12, since a random network's "
+                       "absolute PSNR means little."},
+       eval_samples={"help": "Held-out samples the sweep and the quality report use."},
+       device={"help": "Where the sweep's evaluator runs."})
+@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False), default=None,
+              help="On the device: verify and unpack this bundle, then build its engine "
+                   "(refused with the workstation options: model, data, calibration, sweep).")
+@click.option("-o", "--output", "out_dir", default="edgec-out", show_default=True,
+              type=click.Path(file_okay=False))
+@ENGINE()
+@progress_option
+@json_option
+def build(source, samples, calib, sweep, bundle_path, out_dir, engine, progress, as_json):
+    """From checkpoint to deployable bundle: export, calibrate, sweep (MIX), quantize and pack,
+    reusing every stage whose inputs are unchanged. With no --model and no --data, builds the
+    built-in demo (lite-wav2lip on a small shipped calibration set)."""
+    if bundle_path:
+        _refuse_workstation_options()
+        from edgec.runtime.bundle_build import build_from_bundle
+
+        sidecar = build_from_bundle(bundle_path, out_dir, engine)
+        if as_json:
+            emit_json(sidecar)
+            return
+        _print_engine(sidecar, out_dir)
+        return
+    from edgec.pipeline.build import demo_settings, run_build
+
+    say = say_on_stderr(as_json)
+    demo = not source.given and not samples.data_dir
+    if demo:
+        say(DEMO_NOTE)
+        source, samples = demo_settings()
+    if sweep.budget is None:
+        sweep.budget = DEMO_BUDGET if demo else SWEEP.options[0].default
+    sweep.check_budget()
+    summary = run_build(source, samples, calib, sweep, engine, out_dir, say, progress, demo)
+    if as_json:
+        emit_json(summary)
+        return
+    from edgec.tables import format_table
+
+    click.echo(format_table(["file", "size", "what"], summary["table"]))
+    click.echo("stages: %s" % ", ".join("%s %s" % (s["stage"], "reused" if s["reused"]
+                                                   else "%.1fs" % s["seconds"])
+                                        for s in summary["stages"]))
+    for line in summary["notes"]:
+        click.echo(line)
+
+
+def _refuse_workstation_options():
+    given = given_on_command_line(MODEL.names + SAMPLES.names + CALIBRATION.names
+                                  + [n for n in SWEEP.names if n != "resume"])
+    if given:
+        raise EdgecError("--bundle builds the engine from the bundle's own files; %s would be "
+                         "ignored there: build on the workstation without --bundle to use %s"
+                         % (option_flags(given), "it" if len(given) == 1 else "them"))
+
+
+def _print_engine(sidecar, out_dir):
+    layers = sidecar["layers"]
+    click.echo("built %s/model.%s.engine with TensorRT %s for %s (compute capability %s) in "
+               "%.1f s" % (out_dir, sidecar["precision"], sidecar["tensorrt"],
+                           sidecar["device"]["name"], sidecar["device"]["compute_capability"],
+                           sidecar["build_seconds"]))
+    if layers.get("available"):
+        click.echo("engine layers by precision: %s" % ", ".join(
+            "%s %d" % kv for kv in sorted(layers["layer_precision_counts"].items())))
+    for node, row in sorted((layers.get("planned_vs_built") or {}).items()):
+        if row["built"] != row["planned"]:
+            click.echo("  %s: planned %s, built %s" % (node, row["planned"],
+                                                       row["built"] or "unknown (fused)"))
+    unmapped = (layers.get("plan_mapping") or {}).get("unmapped")
+    if unmapped:
+        click.echo("warning: plan layers without a TensorRT layer (left to the builder): %s"
+                   % ", ".join(unmapped), err=True)

@@ -1,0 +1,61 @@
+"""What several commands print: JSON for machines, stage logs, data summaries, quality lines.
+Python 3.6 compatible (the device commands print through it)."""
+import json
+from typing import Any, Dict, List  # noqa: F401
+
+import click
+
+
+def emit_json(obj):
+    # type: (Any) -> None
+    click.echo(json.dumps(obj, indent=2, sort_keys=True))
+
+
+def say_on_stderr(as_json):
+    # type: (bool) -> Any
+    """Progress lines go to stderr, and not at all when stdout carries JSON."""
+    if as_json:
+        return lambda text: None
+    return lambda text: click.echo(text, err=True)
+
+
+def print_stage_log(log):
+    # type: (List[Dict[str, Any]]) -> None
+    for row in log:
+        click.echo("  stage %-10s %s" % (row["stage"], "reused" if row["reused"]
+                                         else "ran in %.1f s" % row["seconds"]))
+
+
+def print_data_summary(summary):
+    # type: (Dict[str, Any]) -> None
+    click.echo("samples: %s written of %s requested" % (summary.get("written"),
+                                                         summary.get("requested")))
+    for reason, info in sorted(summary.get("skipped", {}).items()):
+        click.echo("warning: skipped %d (%s), e.g. %s"
+                   % (info["count"], reason, info["items"][0]), err=True)
+
+
+def format_metrics(metrics):
+    # type: (Dict[str, Any]) -> str
+    text = "PSNR %.2f dB" % metrics["psnr_db"]
+    if metrics.get("ssim") is not None:
+        text += ", SSIM %.5f" % metrics["ssim"]
+    return text
+
+
+def print_quality(report):
+    # type: (Dict[str, Any]) -> None
+    quality = report["quality"]
+    ort = quality["onnxruntime"]
+    click.echo("wrote %s: %s, %d FP16 layers, %d INT8 layers%s"
+               % (report["file"], report["precision"], len(report["fp16_layers"]),
+                  report["int8_layers"],
+                  ", %.1f%% of MACs in INT8" % (100 * report["int8_mac_share"])
+                  if report.get("int8_mac_share") is not None else ""))
+    click.echo("  quality vs FP32 (ONNX Runtime, %d held-out samples): PSNR %.2f dB, SSIM %s, "
+               "max error %.4f" % (ort["samples"], ort["psnr_db"], ort["ssim"],
+                                   ort["max_abs_error"]))
+    if "evaluator_vs_onnxruntime" in quality:
+        agree = quality["evaluator_vs_onnxruntime"]
+        click.echo("  fast evaluator vs ONNX Runtime: PSNR %.1f dB, max difference %.2e"
+                   % (agree["psnr_db"], agree["max_abs_error"]))

@@ -1,0 +1,22 @@
+"""`edgec pack`: a build folder as a portable bundle for the device."""
+import click
+
+from edgec.commands.options import json_option
+from edgec.commands.output import emit_json
+
+
+@click.command()
+@click.argument("build_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", "bundle_path", required=True, type=click.Path(dir_okay=False),
+              help="The bundle to write, e.g. bundle.tar.gz.")
+@json_option
+def pack(build_dir, bundle_path, as_json):
+    """Pack a build folder into a portable bundle (ONNX per precision, plan.json, calib.cache,
+    manifest.json with hashes and versions) for `edgec build --bundle` on the device."""
+    from edgec.pipeline.build import pack_build
+
+    manifest = pack_build(build_dir, bundle_path)
+    if as_json:
+        emit_json(manifest)
+        return
+    click.echo("wrote %s: %s" % (bundle_path, ", ".join(sorted(manifest["files"]))))

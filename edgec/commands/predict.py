@@ -1,0 +1,69 @@
+"""`edgec predict`: each Jetson's latency for a model before you own the board."""
+import click
+
+from edgec.commands.options import json_option
+from edgec.commands.output import emit_json
+
+
+@click.command()
+@click.argument("target", metavar="MODEL|ONNX")
+@click.option("--device", "devices", multiple=True, default=["all"], show_default=True,
+              type=click.Choice(["nano", "tx2", "xavier-nx", "agx-xavier", "all"]),
+              help="Device(s) to predict for; repeat the option for several.")
+@click.option("--precision", "precisions", multiple=True, default=["all"], show_default=True,
+              type=click.Choice(["fp32", "fp16", "int8", "mix", "all"]))
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False), default=None,
+              help="MIX plan (plan.json). Default: plan.json beside the ONNX file, or the "
+                   "paper's hand-picked plan for wav2lip / lite-wav2lip.")
+@click.option("--batch", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--fit", "fit_results", multiple=True, type=click.Path(dir_okay=False),
+              help="Refit the estimator on the shipped data plus these Jetson result.json "
+                   "files (repeat); the predictions then use the refitted values.")
+@click.option("--save-fit", type=click.Path(dir_okay=False), default=None,
+              help="Write the refitted estimator here (use it later with --params).")
+@click.option("--params", "params_path", type=click.Path(dir_okay=False), default=None,
+              help="A fitted estimator from --save-fit (default: the shipped one).")
+@json_option
+def predict(target, devices, precisions, plan_path, batch, fit_results, save_fit, params_path,
+            as_json):
+    """Predict batch-N TensorRT latency on each Jetson from per-layer costs (compute at the
+    precision's peak, memory traffic at the device's bandwidth, per-layer overhead) and
+    efficiency factors fitted to measured latencies, with the estimator's own error."""
+    from edgec.pipeline.predict import run_predict
+
+    report = run_predict(target, devices, precisions, plan_path, batch, fit_results,
+                         params_path, save_fit)
+    if as_json:
+        emit_json(report)
+        return
+    _print_predictions(report)
+
+
+def _print_predictions(report):
+    from edgec.tables import format_table
+
+    loo = report["estimator"]["leave_one_out"]
+    click.echo("%s, batch %d. Estimator error (leave-one-out over %d measured points): median "
+               "%.0f%%, worst %.0f%%. Fitted on: %s; other devices borrow their values."
+               % (report["model"], report["batch"], loo["points"], loo["median_abs_percent"],
+                  loo["worst_abs_percent"], ", ".join(report["estimator"]["fitted_devices"])))
+    rows = []
+    for row in report["rows"]:
+        if row["status"] != "ok":
+            rows.append([row["device_name"], row["precision"].upper(), "-", "-",
+                         "%s: %s" % (row["status"], row["why"])])
+            continue
+        top = row["dominant"][0]
+        rows.append([row["device_name"] + ("" if row["fitted_device"] else " *"),
+                     row["precision"].upper(), "%.2f" % row["latency_ms"],
+                     "%.0f%%" % (100 * row["overhead_share"]),
+                     "%s %.0f%% (%s-bound); %d compute-, %d memory-bound layers"
+                     % (top["layer"], 100 * top["share"], top["bound"],
+                        row["compute_bound_layers"], row["memory_bound_layers"])])
+    click.echo(format_table(["device", "precision", "predicted ms", "launch overhead",
+                             "dominant layer"], rows))
+    if any(not r.get("fitted_device", True) for r in report["rows"]):
+        click.echo("* no measured data for this device: its efficiency and overhead are the "
+                   "geometric mean of the fitted devices' (error unknown)")
+    if report["plan"] and any(r["precision"] == "mix" for r in report["rows"]):
+        click.echo("MIX plan: %s" % report["plan"])

@@ -1,0 +1,36 @@
+"""`edgec sweep`: layer-wise INT8 sensitivity and the MIX plan that meets a quality budget."""
+import click
+
+from edgec.commands.options import (CALIBRATION, MODEL, SAMPLES, SWEEP, json_option,
+                                    output_dir_option, progress_option)
+from edgec.commands.output import emit_json, format_metrics, print_stage_log
+
+
+@click.command()
+@MODEL()
+@SAMPLES()
+@CALIBRATION()
+@click.option("--ranges", "ranges_path", type=click.Path(dir_okay=False), default=None,
+              help="Use these calibration ranges instead of calibrating in the output folder.")
+@SWEEP()
+@output_dir_option()
+@progress_option
+@json_option
+def sweep(source, samples, calib, ranges_path, sweep, out_dir, progress, as_json):
+    """Layer-wise INT8 sensitivity sweep and automatic MIX plan: writes sensitivity.json,
+    sensitivity.png and plan.json (ready for `edgec quantize --precision mix`)."""
+    from edgec.pipeline.jobs import run_sweep
+
+    record = run_sweep(source, samples, calib, sweep, out_dir, ranges_path, progress)
+    if as_json:
+        emit_json(record)
+        return
+    selection = record["selection"]
+    click.echo("budget %s on %d held-out samples: all FP16 %s, all INT8 %s"
+               % (record["budget"], record["samples"], format_metrics(record["all_fp16"]),
+                  format_metrics(record["all_int8"])))
+    click.echo("plan: %d FP16 layers %s, %.1f%% of MACs in INT8, %s (verified)"
+               % (len(selection["fp16_layers"]), selection["fp16_layers"],
+                  100 * selection["int8_mac_share"], format_metrics(selection["metrics"])))
+    click.echo("wrote %s, sensitivity.json and sensitivity.png" % record["plan"])
+    print_stage_log(record["stages"])

@@ -1,0 +1,171 @@
+"""`edgec build`: every stage from checkpoint to bundle, cached, in one output folder."""
+import json
+import os
+from typing import Callable, Dict, List, Optional, Tuple
+
+from edgec import artifacts
+from edgec.pipeline.cache import StageRunner, file_key, folder_key
+from edgec.pipeline.stages import calibrated_model, stage_export, stage_quantize, stage_sweep
+from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
+
+
+DEMO_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                         "demo")
+DEMO_MODEL = "lite-wav2lip"
+
+
+def _size(path: str) -> str:
+    size = os.path.getsize(path)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return ("%d %s" % (size, unit)) if unit == "B" else ("%.1f %s" % (size, unit))
+        size /= 1024.0
+    return ""
+
+
+def bundle_info(out_dir: str) -> Dict[str, object]:
+    """What the manifest says about the build: model, inputs, precision per layer, versions."""
+    info = {}  # type: Dict[str, object]
+    export_path = os.path.join(out_dir, artifacts.EXPORT_JSON)
+    if os.path.isfile(export_path):
+        with open(export_path) as handle:
+            export = json.load(handle)
+        info.update({"model": export["model"], "inputs": export["inputs"],
+                     "outputs": export["outputs"], "weights": export["weights"],
+                     "versions": export["versions"]})
+    plan_path = os.path.join(out_dir, artifacts.PLAN_JSON)
+    if os.path.isfile(plan_path):
+        info["mix_precision_per_layer"] = artifacts.read_plan(plan_path)
+    return info
+
+
+def pack_build(build_dir: str, bundle_path: str) -> Dict[str, object]:
+    """`edgec pack`: the build folder as a bundle; returns its manifest."""
+    from edgec.runtime.bundle import pack
+
+    return pack(build_dir, bundle_path, bundle_info(build_dir))
+
+
+def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSettings,
+              sweep: SweepSettings, engine, out_dir: str, say: Callable[[str], None],
+              progress: bool = True, demo: bool = False) -> Dict[str, object]:
+    """Every stage for `engine.precision` into out_dir, each reused when its inputs are
+    unchanged, then the bundle; an engine too where this host has TensorRT. `engine` is the
+    runtime's EngineSettings (precision, workspace, profile...)."""
+    from edgec.runtime.trt_detect import tensorrt_version
+
+    precision = engine.precision
+    notes = []  # type: List[str]
+    if demo:
+        notes.append("This was the demo default (lite-wav2lip, shipped demo data).")
+    if not source.checkpoint and not source.onnx_path:
+        say("weights are random: no --checkpoint given")
+        notes.append("Weights were random (no --checkpoint): quality numbers describe "
+                     "quantization of a random network.")
+    # export, [samples, calibrate, [sweep,] quantize,] reference, pack
+    stages = {"fp32": 3, "fp16": 6, "int8": 6, "mix": 7}[precision]
+    runner = StageRunner(out_dir, total_stages=stages, report=say)
+    report = None
+    store = None
+    if precision == "fp32":
+        stage_export(runner, source)
+    else:
+        model = calibrated_model(runner, source, samples, calib, progress)
+        store = model.samples
+        plan_path = None
+        if precision == "mix":
+            plan_path = stage_sweep(runner, source, model, calib, sweep, progress)
+        report = stage_quantize(runner, source, model, precision, plan_path, calib,
+                                sweep.eval_samples, progress)
+    reference_path = os.path.join(out_dir, artifacts.REFERENCE_NPZ)
+    runner.run("reference", {"onnx": file_key(os.path.join(out_dir, artifacts.MODEL_ONNX)),
+                             "samples": folder_key(store) if store else None,
+                             "holdout": calib.holdout, "seed": samples.seed,
+                             "count": REFERENCE_SAMPLES},
+               [reference_path], lambda: write_reference(out_dir, store, calib.holdout,
+                                                         samples.seed))
+    bundle_path = os.path.join(out_dir, artifacts.BUNDLE_TAR)
+    runner.run("pack", {"files": _bundle_inputs(out_dir)}, [bundle_path],
+               lambda: pack_build(out_dir, bundle_path))
+
+    version = tensorrt_version()
+    engine_record = None
+    if version is None:
+        notes.append("No engine was built: TensorRT is not installed here. On the Jetson: "
+                     "edgec build --bundle %s --precision %s, then edgec bench "
+                     "%s --reference %s" % (bundle_path, precision,
+                                            artifacts.engine_file(precision),
+                                            artifacts.REFERENCE_NPZ))
+    else:
+        from edgec.runtime.trt_builder import build_in_folder
+
+        engine_record = build_in_folder(out_dir, engine, {"model": source.label})
+        notes.append("Built %s with TensorRT %s for this host's GPU (engines are not "
+                     "portable: the device builds its own from the bundle)."
+                     % (artifacts.engine_file(precision), version))
+    return {"out_dir": out_dir, "precision": precision, "bundle": bundle_path,
+            "stages": runner.log, "table": _table(out_dir, precision, report),
+            "quality": report["quality"]["onnxruntime"] if report else None,
+            "demo": demo, "tensorrt": version, "engine": engine_record, "notes": notes}
+
+
+def demo_settings() -> Tuple[ModelSource, SampleSettings]:
+    """The demo default: the demo model on the calibration set shipped in the package."""
+    return ModelSource(DEMO_MODEL), SampleSettings(DEMO_DATA)
+
+
+REFERENCE_SAMPLES = 8
+
+
+def write_reference(out_dir: str, store_path: Optional[str], holdout: float, seed: int) -> None:
+    """reference.npz: FP32 ONNX Runtime outputs on a few held-out calibration samples (uniform
+    random inputs when no samples exist), so the device can check its engine with
+    `edgec bench ENGINE --reference reference.npz`."""
+    from edgec.calib.store import SampleStore
+    from edgec.quant.quantize import held_out_indices
+    from edgec.runtime.bench import random_inputs, save_reference
+    from edgec.runtime.ort_backend import OnnxRuntimeRunner
+
+    with OnnxRuntimeRunner(os.path.join(out_dir, artifacts.MODEL_ONNX)) as runner:
+        if store_path:
+            samples = SampleStore(store_path)
+            inputs = samples.get(held_out_indices(samples, holdout, REFERENCE_SAMPLES))
+            inputs = {k: v.astype("float32") for k, v in inputs.items()}
+        else:
+            inputs = random_inputs(runner.inputs(), REFERENCE_SAMPLES, seed)
+        save_reference(os.path.join(out_dir, artifacts.REFERENCE_NPZ), inputs, runner.infer(inputs))
+
+
+def _bundle_inputs(out_dir: str) -> Dict[str, str]:
+    from edgec.fileio import sha256_file
+
+    return {n: sha256_file(os.path.join(out_dir, n)) for n in artifacts.BUNDLE_FILES
+            if os.path.isfile(os.path.join(out_dir, n))}
+
+
+def _table(out_dir: str, precision: str, report: Optional[Dict[str, object]]) -> List[List[str]]:
+    describe = {artifacts.MODEL_ONNX: "FP32 ONNX (dynamic batch, parity-checked)",
+                artifacts.RANGES_JSON: "activation statistics",
+                artifacts.CALIB_CACHE: "TensorRT calibration cache",
+                artifacts.SENSITIVITY_JSON: "sweep measurements",
+                artifacts.SENSITIVITY_PNG: "sweep plot",
+                artifacts.PLAN_JSON: "MIX precision plan",
+                artifacts.REFERENCE_NPZ: "FP32 outputs on held-out samples (device output check)",
+                artifacts.BUNDLE_TAR: "bundle for the device"}
+    quantized = artifacts.model_onnx(precision)
+    if report is not None:
+        ort = report["quality"]["onnxruntime"]
+        mix = "%d FP16 / %d INT8 layers" % (len(report["fp16_layers"]), report["int8_layers"])
+        if report.get("int8_mac_share") is not None:
+            mix += ", %.0f%% of MACs INT8" % (100 * report["int8_mac_share"])
+        describe[quantized] = "%s: %s; PSNR %.2f dB, SSIM %s vs FP32" % (
+            precision.upper(), mix, ort["psnr_db"], ort["ssim"])
+    # The FP32 file, then this precision's (none for fp32), then the rest.
+    first = [artifacts.MODEL_ONNX] + ([quantized] if quantized != artifacts.MODEL_ONNX else [])
+    order = first + [n for n in describe if n not in first]
+    rows = []
+    for name in order:
+        path = os.path.join(out_dir, name)
+        if os.path.isfile(path) and name in describe:
+            rows.append([path, _size(path), describe[name]])
+    return rows

@@ -1,0 +1,174 @@
+"""The workflow stages behind `edgec export / calibrate / quantize / sweep / build`, each a small
+function over an output folder, cached by edgec.pipeline.cache. Each takes the settings objects
+of edgec.settings, and its cache key is made of those objects' keys and its input files' hashes.
+
+Heavy modules (torch, onnx) are imported inside each stage's work function, so a build whose
+stages are all reused starts and finishes fast.
+"""
+import json
+import os
+import shutil
+from typing import Any, Dict, List, Optional, Tuple
+
+from edgec import artifacts
+from edgec.errors import EdgecError
+from edgec.pipeline.cache import StageRunner, file_key
+from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
+
+
+def stage_export(runner: StageRunner, source: ModelSource) -> str:
+    source.validate()
+    out = runner.out_dir
+    onnx_path = os.path.join(out, artifacts.MODEL_ONNX)
+
+    def work():
+        from edgec.exporter.export import export_zoo_model, import_onnx
+
+        if source.onnx_path:
+            import_onnx(source.onnx_path, out)
+        else:
+            export_zoo_model(source.entry, out, source.checkpoint, opset=source.opset,
+                             tolerance=source.tolerance)
+    runner.run("export", source.key(), [onnx_path, os.path.join(out, artifacts.EXPORT_JSON)],
+               work)
+    return onnx_path
+
+
+def onnx_inputs(onnx_path: str) -> List[Tuple[str, Tuple[int, ...]]]:
+    """(name, shape without batch) of each graph input, from export.json beside the model when
+    there is one (no need to parse the ONNX file)."""
+    record = os.path.join(os.path.dirname(onnx_path), artifacts.EXPORT_JSON)
+    if os.path.isfile(record):
+        with open(record) as handle:
+            return [(i["name"], tuple(i["shape"][1:])) for i in json.load(handle)["inputs"]]
+    import onnx
+
+    model = onnx.load(onnx_path, load_external_data=False)
+    inits = {t.name for t in model.graph.initializer}
+    found = []
+    for value in model.graph.input:
+        if value.name in inits:
+            continue
+        dims = [d.dim_value for d in value.type.tensor_type.shape.dim][1:]
+        found.append((value.name, tuple(dims)))
+    return found
+
+
+def stage_samples(runner: StageRunner, source: ModelSource, onnx_path: str,
+                  samples: SampleSettings, progress: bool = True
+                  ) -> Tuple[str, Dict[str, object]]:
+    from edgec.calib.store import SampleStore
+
+    store_path = os.path.join(runner.out_dir, artifacts.SAMPLES_DIR)
+    summary = {}  # type: Dict[str, object]
+    inputs = onnx_inputs(onnx_path)
+
+    def build():
+        from edgec.calib.datasets import build_store
+
+        _, made = build_store(samples.require_data(), store_path, inputs,
+                              samples.family(source), samples.count, samples.seed, progress)
+        summary.update(made)
+
+    runner.run("samples", dict(samples.key(source), inputs=inputs), [store_path], build)
+    if not summary:
+        summary.update(SampleStore(store_path).manifest.get("summary", {}))
+    return store_path, summary
+
+
+def _samples_key(store_path: str) -> str:
+    from edgec.calib.store import SampleStore
+
+    return SampleStore(store_path).manifest["sha256"]
+
+
+def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str,
+                    calib: CalibrationSettings, progress: bool = True) -> str:
+    out = runner.out_dir
+    ranges = os.path.join(out, artifacts.RANGES_JSON)
+    key = dict(calib.key(), onnx=file_key(onnx_path), samples=_samples_key(store_path))
+
+    def work():
+        from edgec.quant.calibrate import calibrate
+
+        calibrate(onnx_path, store_path, out, calib.method, calib.percentile, calib.holdout,
+                  progress=progress)
+    runner.run("calibrate", key, [ranges, os.path.join(out, artifacts.CALIB_CACHE)], work)
+    return ranges
+
+
+class CalibratedModel(object):
+    """What export, samples and calibrate leave in the output folder; the start of quantize,
+    sweep and build."""
+
+    def __init__(self, onnx, samples, data_summary, ranges):
+        # type: (str, str, Dict[str, object], str) -> None
+        self.onnx = onnx
+        self.samples = samples
+        self.data_summary = data_summary
+        self.ranges = ranges
+
+    def key(self) -> Dict[str, Any]:
+        return {"onnx": file_key(self.onnx), "ranges": file_key(self.ranges),
+                "samples": _samples_key(self.samples)}
+
+
+def calibrated_model(runner: StageRunner, source: ModelSource, samples: SampleSettings,
+                     calib: CalibrationSettings, progress: bool = True,
+                     ranges_path: Optional[str] = None) -> CalibratedModel:
+    """export -> samples -> calibrate (or the user's ranges file): what calibrate, quantize,
+    sweep and build all start with."""
+    source.validate()
+    samples.require_data()
+    onnx_file = stage_export(runner, source)
+    store, summary = stage_samples(runner, source, onnx_file, samples, progress)
+    if ranges_path:
+        from edgec.quant.calibrate import load_ranges
+
+        load_ranges(ranges_path)  # a clear error for a file that is not a ranges file
+        target = os.path.join(runner.out_dir, artifacts.RANGES_JSON)
+        if os.path.abspath(ranges_path) != os.path.abspath(target):
+            shutil.copyfile(ranges_path, target)
+        return CalibratedModel(onnx_file, store, summary, target)
+    ranges = stage_calibrate(runner, onnx_file, store, calib, progress)
+    return CalibratedModel(onnx_file, store, summary, ranges)
+
+
+def stage_quantize(runner: StageRunner, source: ModelSource, model: CalibratedModel,
+                   precision: str, plan_path: Optional[str], calib: CalibrationSettings,
+                   eval_samples: int, progress: bool = True) -> Dict[str, object]:
+    from edgec.quant.quality_files import merge_quality
+
+    out = runner.out_dir
+    report_path = os.path.join(out, artifacts.quality_file(precision))
+    key = dict(model.key(), precision=precision, holdout=calib.holdout,
+               plan=file_key(plan_path) if plan_path else None, eval_samples=eval_samples)
+
+    def work():
+        from edgec.quant.quantize import quantize
+
+        quantize(out, model.onnx, model.ranges, model.samples, precision, plan_path,
+                 source.entry, source.checkpoint, calib.holdout, eval_samples, progress)
+    runner.run("quantize-" + precision, key,
+               [os.path.join(out, artifacts.model_onnx(precision)), report_path], work)
+    merge_quality(out)
+    with open(report_path) as handle:
+        return json.load(handle)
+
+
+def stage_sweep(runner: StageRunner, source: ModelSource, model: CalibratedModel,
+                calib: CalibrationSettings, sweep: SweepSettings, progress: bool = True) -> str:
+    if source.entry is None:
+        raise EdgecError("the sensitivity sweep needs the PyTorch model (--model): an ONNX "
+                         "file alone has no fast evaluator; write a plan by hand for it")
+    out = runner.out_dir
+    key = dict(model.key(), holdout=calib.holdout, **sweep.key())
+
+    def work():
+        from edgec.quant.sweep_stage import sweep as run_sweep
+
+        run_sweep(out, source.entry, source.checkpoint, model.onnx, model.ranges,
+                  model.samples, sweep.budget, calib.holdout, sweep.eval_samples,
+                  sweep.batch_size, sweep.device, sweep.resume, progress)
+    runner.run("sweep", key, [os.path.join(out, n) for n in artifacts.SWEEP_OUTPUTS], work)
+    return os.path.join(out, artifacts.PLAN_JSON)

@@ -1,0 +1,163 @@
+"""The settings objects of the workstation stages, one per option group of the CLI.
+
+Each object is what one group of options means (where the model comes from, which samples, how
+thresholds are chosen, how the sweep runs), and says which of its values decide a stage's
+output (`key()`, part of the stage cache key). Stages and `edgec build` receive these objects
+rather than loose parameters, so adding an option touches its group, its object and its key.
+
+Standard library only and Python 3.6 compatible: `edgec build --bundle` parses the same
+command line on a Jetson.
+"""
+from typing import Any, Dict, List, Optional, Sequence  # noqa: F401
+
+from edgec.errors import EdgecError
+
+DEFAULT_SAMPLES = 10000
+DEFAULT_PERCENTILE = 99.99
+DEFAULT_HOLDOUT = 0.2
+DEFAULT_EVAL_SAMPLES = 512
+DEFAULT_SWEEP_BATCH = 32
+DEFAULT_BUDGET = "psnr>=40"
+
+
+def _file_key(path):
+    # type: (str) -> Dict[str, str]
+    from edgec.pipeline.cache import file_key
+
+    return file_key(path)
+
+
+class ModelSource(object):
+    """Where the FP32 model comes from: a zoo/factory model (+ checkpoint) or an ONNX file.
+    `grid_sample` picks the export variant of models with a 5-D grid sample; `opset` and
+    `tolerance` override the entry's declared export settings (None: the entry's)."""
+
+    def __init__(self, model_name=None, inputs=(), checkpoint=None, onnx_path=None,
+                 grid_sample="auto", opset=None, tolerance=None):
+        # type: (Optional[str], Sequence[str], Optional[str], Optional[str], str, Optional[int], Optional[float]) -> None  # noqa: E501
+        self.model_name = model_name
+        self.inputs = list(inputs)
+        self.checkpoint = checkpoint
+        self.onnx_path = onnx_path
+        self.grid_sample = grid_sample
+        self.opset = opset
+        self.tolerance = tolerance
+        self._entry = None  # type: Any
+
+    @property
+    def given(self):
+        # type: () -> bool
+        return bool(self.model_name or self.onnx_path)
+
+    def validate(self):
+        # type: () -> ModelSource
+        if bool(self.model_name) == bool(self.onnx_path):
+            raise EdgecError("give exactly one of --model and --onnx")
+        if self.onnx_path and self.checkpoint:
+            raise EdgecError("--checkpoint goes with --model, not with --onnx")
+        return self
+
+    @property
+    def entry(self):
+        # type: () -> Any
+        """The zoo entry (None for an ONNX file), its export variant chosen."""
+        if self._entry is None and self.model_name:
+            from edgec.models import resolve_model
+
+            self._entry = resolve_model(self.model_name, self.inputs, self.grid_sample)
+        return self._entry
+
+    @property
+    def label(self):
+        # type: () -> str
+        """The model's name in records: the zoo name, or the ONNX file's name."""
+        import os
+
+        return self.model_name or os.path.basename(str(self.onnx_path))
+
+    def key(self):
+        # type: () -> Dict[str, Any]
+        if self.onnx_path:
+            return {"onnx": _file_key(self.onnx_path)}
+        return {"model": self.model_name, "inputs": self.inputs,
+                "checkpoint": _file_key(self.checkpoint) if self.checkpoint else None,
+                "variants": self.entry.variant_key(), "opset": self.opset,
+                "tolerance": self.tolerance}
+
+
+class SampleSettings(object):
+    """Which calibration samples: the data folder, how many, the seed, and (for ONNX files with
+    no zoo entry) which reader turns videos into model inputs."""
+
+    def __init__(self, data_dir=None, count=DEFAULT_SAMPLES, seed=0, reader=None):
+        # type: (Optional[str], int, int, Optional[str]) -> None
+        self.data_dir = data_dir
+        self.count = count
+        self.seed = seed
+        self.reader = reader
+
+    def require_data(self):
+        # type: () -> str
+        if not self.data_dir:
+            raise EdgecError("--data is required: this command needs calibration data (a "
+                             "folder of videos, Wav2Lip frame folders or .npz/.npy arrays)")
+        return self.data_dir
+
+    def family(self, source):
+        # type: (ModelSource) -> Optional[str]
+        """The calibration reader: --reader, else the zoo entry's data family."""
+        if self.reader:
+            return self.reader
+        return source.entry.data_family if source.entry is not None else None
+
+    def key(self, source):
+        # type: (ModelSource) -> Dict[str, Any]
+        from edgec.pipeline.cache import folder_key
+
+        return {"data": folder_key(self.require_data()), "n": self.count, "seed": self.seed,
+                "family": self.family(source)}
+
+
+class CalibrationSettings(object):
+    """How activation thresholds are chosen, and the share of samples kept out of calibration
+    for quality evaluation."""
+
+    def __init__(self, method="percentile", percentile=DEFAULT_PERCENTILE,
+                 holdout=DEFAULT_HOLDOUT):
+        # type: (str, float, float) -> None
+        self.method = method
+        self.percentile = percentile
+        self.holdout = holdout
+
+    def key(self):
+        # type: () -> Dict[str, Any]
+        return {"method": self.method, "percentile": self.percentile, "holdout": self.holdout}
+
+
+class SweepSettings(object):
+    """The sensitivity sweep and the evaluation of quantized models: the quality budget, the
+    held-out samples each configuration (and each quantized file) is evaluated on, the
+    evaluator's batch size and device, and whether to continue an interrupted sweep."""
+
+    def __init__(self, budget=DEFAULT_BUDGET, eval_samples=DEFAULT_EVAL_SAMPLES,
+                 batch_size=DEFAULT_SWEEP_BATCH, device="auto", resume=False):
+        # type: (Optional[str], int, int, str, bool) -> None
+        self.budget = budget
+        self.eval_samples = eval_samples
+        self.batch_size = batch_size
+        self.device = device
+        self.resume = resume
+
+    def check_budget(self):
+        # type: () -> SweepSettings
+        """Reject a malformed budget before any work is done."""
+        from edgec.quant.budget import Budget
+
+        Budget.parse(self.budget or DEFAULT_BUDGET)
+        return self
+
+    def key(self):
+        # type: () -> Dict[str, Any]
+        # device and resume change how the sweep runs, not what it finds.
+        return {"budget": self.budget, "eval_samples": self.eval_samples,
+                "batch_size": self.batch_size}
