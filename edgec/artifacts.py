@@ -26,6 +26,7 @@ BUNDLE_FORMAT = "edgec-bundle/1"  # the bundle's manifest.json
 SIDECAR_FORMAT = "edgec-engine/1"  # <engine>.json
 RESULT_FORMAT = "edgec-result/1"  # result.json of `edgec bench`
 LATENCY_FIT_FORMAT = "edgec-latency-fit/1"  # the latency estimator's fitted parameters
+SELFTEST_FORMAT = "edgec-selftest/1"  # selftest.json of `edgec selftest`
 
 # -- Precisions.
 PRECISIONS = ("fp32", "fp16", "int8", "mix")  # what a build folder holds a model and engine for
@@ -53,8 +54,9 @@ SWEEP_OUTPUTS = (SENSITIVITY_JSON, PLAN_JSON, SENSITIVITY_PNG)
 # -- Inside the bundle.
 BUNDLE_MANIFEST = "manifest.json"
 
-# -- Written by `edgec bench` and `edgec report`.
+# -- Written by `edgec bench`, `edgec selftest` and `edgec report`.
 RESULT_JSON = "result.json"
+SELFTEST_JSON = "selftest.json"
 REPORT_MARKDOWN = "report.md"
 REPORT_CSV = "results.csv"
 REPORT_CHART = "latency.png"

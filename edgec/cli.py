@@ -24,6 +24,7 @@ COMMANDS = OrderedDict([
     ("build", ("build", None)),  # --bundle runs on the device
     ("pack", ("pack", "build")),
     ("bench", ("bench", None)),
+    ("selftest", ("selftest", None)),
     ("report", ("report", "build")),
     ("predict", ("predict", "build")),
 ])

@@ -72,4 +72,48 @@ b = detect_board('dt'); assert b['profile'] == 'nano' and b['jetpack'] == '4.6.1
 s = parse_line('RAM 534/3964MB (lfb 98x4MB) CPU [16%@204,off] GR3D_FREQ 0%@76 POM_5V_IN 1022/1022')
 assert s['total_power']['current_mw'] == 1022, s
 print('python 3.6 Jetson detection and tegrastats parsing: ok')"
+# edgec selftest on the fixture Nano with a stand-in tegrastats: exit 0, no TensorRT said
+# plainly, the bundle shipped as package data unpacked and verified, every engine check skipped
+# with the reason; ONNX Runtime 1.10 cannot read the bundle's opset 17, which is a skip.
+mkdir bin
+printf '#!/bin/sh\nwhile true; do echo "%s"; sleep 0.05; done\n' \
+    'RAM 534/3964MB (lfb 98x4MB) CPU [16%@204,off] GR3D_FREQ 0%@76 POM_5V_IN 1022/1022' \
+    > bin/tegrastats
+chmod +x bin/tegrastats
+PATH="$WORK/bin:$PATH" "$EDGEC" selftest --json --jetson-root dt -o st.json > st.out
+PATH="$WORK/bin:$PATH" "$EDGEC" selftest --jetson-root dt -o st2.json > st.txt
+grep -q "TensorRT is not installed on this host" st.txt
+grep -q "selftest on Jetson Nano" st.txt
+"$WORK/venv/bin/python" - <<'PY'
+import json
+import shutil
+
+r = json.load(open("st.json"))
+assert json.load(open("st.out"))["checks"] == r["checks"]
+env = r["environment"]
+assert env["python"].startswith("3.6") and env["tensorrt"] is None, env
+assert env["board"]["profile"] == "nano", env["board"]
+checks = {c["name"]: c for c in r["checks"]}
+assert checks["jetson.detect"]["status"] == "passed", checks["jetson.detect"]
+stats = checks["jetson.tegrastats"]
+assert stats["status"] == "passed" and "POM_5V_IN 1022 mW" in stats["summary"], stats
+assert checks["bundle.unpack"]["status"] == "passed", checks["bundle.unpack"]
+ort = checks["onnxruntime.fp32"]
+assert ort["status"] == "skipped" and "opset 17" in ort["why"], ort
+engine = [n for n in checks if n.split(".")[0] in ("build", "reference", "layers")]
+assert len(engine) == 12, engine
+for name in engine + ["timing_cache", "dla", "clocks", "polygraphy.fp32", "polygraphy.fp16"]:
+    assert checks[name]["status"] == "skipped", checks[name]
+    assert "TensorRT is not installed" in checks[name]["why"], checks[name]
+assert r["summary"]["failed"] == 0 and r["passed"], r["summary"]
+# A damaged copy of the shipped bundle: a failed check, not a crash.
+from edgec.runtime import selftest
+data = bytearray(open(selftest.SHIPPED_BUNDLE, "rb").read())
+data[len(data) // 2:len(data) // 2 + 64] = bytes(64)
+open("damaged.tar.gz", "wb").write(bytes(data))
+bad = {c["name"]: c for c in selftest.run_selftest("damaged.tar.gz", jetson_root="dt")["checks"]}
+assert bad["bundle.unpack"]["status"] == "failed", bad["bundle.unpack"]
+print("python 3.6 selftest: %(passed)d passed, %(failed)d failed, %(skipped)d skipped; "
+      "a damaged bundle fails its check" % r["summary"])
+PY
 echo "device path on Python 3.6: ok"

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 DEVICE_PATH=(edgec/__init__.py edgec/errors.py edgec/fileio.py edgec/tables.py edgec/cli.py
              edgec/artifacts.py edgec/settings.py edgec/commands/__init__.py
              edgec/commands/options.py edgec/commands/output.py edgec/commands/bench.py
-             edgec/commands/build.py edgec/runtime edgec/jetson)
+             edgec/commands/build.py edgec/commands/selftest.py edgec/runtime edgec/jetson)
 echo "== vermin: device path must run on Python 3.6"
 vermin -t=3.6- --no-tips --violations "${DEVICE_PATH[@]}"
 
@@ -19,6 +19,11 @@ STUBS="$(mktemp -d)"
 trap 'rm -rf "$STUBS"' EXIT
 python scripts/trt_stubs.py "$STUBS"
 MYPYPATH="$STUBS" mypy --config-file mypy.ini edgec/runtime edgec/jetson
+
+echo "== TensorRT code: per-generation doubles (8.2, 8.5, 10.13, 11.4) cover at least 90% of it"
+COVERAGE_FILE="$STUBS/.coverage" python -m coverage run --source=edgec/runtime/trt -m pytest -q \
+    -p no:cacheprovider tests/test_trt_generations.py tests/test_trt_logic.py
+COVERAGE_FILE="$STUBS/.coverage" python -m coverage report -m --fail-under=90
 
 echo "== hadolint Dockerfile.l4t"
 hadolint Dockerfile.l4t

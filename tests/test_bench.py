@@ -6,6 +6,7 @@ import time
 import numpy as np
 import pytest
 
+from edgec.errors import EdgecError
 from edgec.runtime.bench import compare_outputs, run_benchmark
 from edgec.runtime.results import validate_result
 from edgec.runtime.runner import Runner, TensorInfo
@@ -103,10 +104,23 @@ class SlowStartRunner(Runner):
     def inputs(self):
         return [TensorInfo("x", (-1, 2), "float32")]
 
-    def infer(self, feed):
+    def _infer(self, feed):
         self.calls += 1
         time.sleep(0.05 if self.calls <= 3 else 0.001)
         return {"y": feed["x"] * 2}
+
+
+def test_runner_base_checks_the_feed_for_every_backend():
+    runner = SlowStartRunner()
+    good = {"x": np.zeros((3, 2), np.float32)}
+    assert runner.infer(good)["y"].shape == (3, 2) and runner.calls == 1
+    for feed, words in (({}, "lacks ['x']"), (dict(good, z=good["x"]), "unknown ['z']"),
+                        ({"x": np.zeros((3, 4), np.float32)}, "has shape (3, 4)"),
+                        ({"x": np.zeros((3, 2), np.float64)}, "is float64")):
+        with pytest.raises(EdgecError) as caught:
+            runner.timed_infer(feed)
+        assert words in caught.value.message
+    assert runner.calls == 1  # a refused feed never reaches the backend
 
 
 class Monitor(object):

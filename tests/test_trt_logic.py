@@ -6,27 +6,32 @@ import pytest
 
 from edgec import artifacts
 from edgec.errors import EdgecError
-from edgec.runtime import trt_layers
-from edgec.runtime.sidecar import check_compatible, make_sidecar, read_sidecar, write_sidecar
-from edgec.runtime.trt_builder import (EngineSettings, calibration_cache_for,
+from edgec.runtime.trt import layers as trt_layers
+from edgec.runtime.trt.sidecar import check_compatible, make_sidecar, read_sidecar, write_sidecar
+from edgec.runtime.trt.builder import (EngineSettings, calibration_cache_for,
                                        parse_batch_range)
-from edgec.runtime.trt_versions import ApiPaths, BuildStrategy, dla_settings
+from edgec.runtime.trt.versions import ApiPaths, BuildStrategy, dla_settings
 
 
-@pytest.mark.parametrize("version, workspace, execution, strongly_typed, header", [
-    ("8.2.1.8", "max_workspace_size", "bindings_v2", False, "TRT-8201-EntropyCalibration2"),
-    ("8.4.1", "memory_pool_limit", "bindings_v2", False, "TRT-8401-EntropyCalibration2"),
-    ("8.5.2.2", "memory_pool_limit", "tensor_address_v3", False,
+@pytest.mark.parametrize("version, workspace, execution, network_flags, header", [
+    ("8.2.1.8", "max_workspace_size", "bindings_v2", ["EXPLICIT_BATCH"],
+     "TRT-8201-EntropyCalibration2"),
+    ("8.4.1", "memory_pool_limit", "bindings_v2", ["EXPLICIT_BATCH"],
+     "TRT-8401-EntropyCalibration2"),
+    ("8.5.2.2", "memory_pool_limit", "tensor_address_v3", ["EXPLICIT_BATCH"],
      "TRT-8502-EntropyCalibration2"),
-    ("10.3.0", "memory_pool_limit", "tensor_address_v3", True,
+    ("10.3.0", "memory_pool_limit", "tensor_address_v3", ["STRONGLY_TYPED"],
      "TRT-100300-EntropyCalibration2"),
+    ("11.4.0", "memory_pool_limit", "tensor_address_v3", [], "TRT-110400-EntropyCalibration2"),
 ])
-def test_api_path_per_version(version, workspace, execution, strongly_typed, header):
+def test_api_path_per_version(version, workspace, execution, network_flags, header):
     paths = ApiPaths(version)
     assert paths.workspace == workspace
     assert paths.execution == execution
-    assert paths.strongly_typed is strongly_typed
-    assert paths.explicit_batch_flag is (not strongly_typed)
+    assert paths.network_flags == network_flags
+    assert paths.strongly_typed is (paths.number[0] >= 10)
+    assert paths.builder_precision_flags is (not paths.strongly_typed)
+    assert paths.deconv_weight_axis == (0 if paths.number[0] < 10 else 1)
     assert paths.calibration_cache_header() == header
 
 
@@ -47,12 +52,13 @@ def test_build_strategy_tensorrt8_uses_flags_calibrator_and_constraints():
     assert BuildStrategy(paths, "fp32").flags == []
 
 
-def test_build_strategy_tensorrt10_takes_precision_from_the_onnx():
-    paths = ApiPaths("10.13.0")
+@pytest.mark.parametrize("version", ["10.13.0", "11.4.0"])
+def test_build_strategy_strongly_typed_takes_precision_from_the_onnx(version):
+    paths = ApiPaths(version)
     for precision in ("fp16", "int8", "mix"):
         strategy = BuildStrategy(paths, precision)
         assert strategy.onnx_file == "model.%s.onnx" % precision
-        assert strategy.network_flags == ["STRONGLY_TYPED"]
+        assert strategy.network_flags == paths.network_flags
         assert strategy.flags == [] and not strategy.calibrator
         assert not strategy.layer_constraints
     assert BuildStrategy(paths, "fp32").onnx_file == "model.onnx"

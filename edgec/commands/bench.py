@@ -56,6 +56,7 @@ def bench(target, options, result_path, as_json):
     reference, power and clocks on a Jetson. Writes result.json."""
     from edgec.errors import CheckFailed
     from edgec.fileio import atomic_write_json
+    from edgec.runtime.bench import check_text
     from edgec.runtime.bench_session import run_bench
 
     result = run_bench(target, options)
@@ -67,24 +68,11 @@ def bench(target, options, result_path, as_json):
     check = result["check"]
     if check is not None and not check["passed"]:
         raise CheckFailed("output check FAILED against %s: %s (result written to %s)"
-                          % (options.reference, _check_text(check), result_path))
-
-
-def _check_text(check):
-    parts = []
-    for name, row in sorted(check["outputs"].items()):
-        if "error" in row:
-            parts.append("%s: %s" % (name, row["error"]))
-        elif not row["finite"]:
-            parts.append("%s: non-finite values (NaN or infinity)" % name)
-        else:
-            parts.append("%s: PSNR %s dB, max abs error %s" % (
-                name, "inf" if row["psnr_db"] is None else "%.2f" % row["psnr_db"],
-                "%.3g" % row["max_abs_error"]))
-    return "; ".join(parts)
+                          % (options.reference, check_text(check), result_path))
 
 
 def _print_bench(result, result_path):
+    from edgec.runtime.bench import check_text
     from edgec.tables import format_table
 
     for warning in result["warnings"]:
@@ -116,5 +104,5 @@ def _print_bench(result, result_path):
                       power["gpu_clock_dropped"]))
     if result["check"] is not None:
         click.echo("output check %s: %s" % ("passed" if result["check"]["passed"] else "FAILED",
-                                            _check_text(result["check"])))
+                                            check_text(result["check"])))
     click.echo("wrote %s" % result_path)

@@ -173,7 +173,7 @@ SWEEP = OptionGroup("sweep", lambda **v: edgec_settings.SweepSettings(**v), [
 def _engine_settings(precision, workspace_mib, timing_cache, dla_core, batch_range,
                      allow_unmapped_layers):
     # type: (str, int, Optional[str], Optional[int], str, bool) -> Any
-    from edgec.runtime.trt_builder import EngineSettings, parse_batch_range
+    from edgec.runtime.trt.builder import EngineSettings, parse_batch_range
 
     return EngineSettings(precision, workspace_mib, timing_cache, dla_core,
                           parse_batch_range(batch_range), allow_unmapped_layers)

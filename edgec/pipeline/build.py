@@ -52,7 +52,7 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
     """Every stage for `engine.precision` into out_dir, each reused when its inputs are
     unchanged, then the bundle; an engine too where this host has TensorRT. `engine` is the
     runtime's EngineSettings (precision, workspace, profile...)."""
-    from edgec.runtime.trt_detect import tensorrt_version
+    from edgec.runtime.trt.detect import tensorrt_version
 
     precision = engine.precision
     notes = []  # type: List[str]
@@ -97,7 +97,7 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
                                             artifacts.engine_file(precision),
                                             artifacts.REFERENCE_NPZ))
     else:
-        from edgec.runtime.trt_builder import build_in_folder
+        from edgec.runtime.trt.builder import build_in_folder
 
         engine_record = build_in_folder(out_dir, engine, {"model": source.label})
         notes.append("Built %s with TensorRT %s for this host's GPU (engines are not "

@@ -103,6 +103,22 @@ def compare_outputs(outputs, reference, min_psnr, max_abs=None):
             "outputs": rows}
 
 
+def check_text(check):
+    # type: (Dict[str, Any]) -> str
+    """One line per output check: what each output got (PSNR, max error) or why it failed."""
+    parts = []
+    for name, row in sorted(check["outputs"].items()):
+        if "error" in row:
+            parts.append("%s: %s" % (name, row["error"]))
+        elif not row["finite"]:
+            parts.append("%s: non-finite values (NaN or infinity)" % name)
+        else:
+            parts.append("%s: PSNR %s dB, max abs error %s" % (
+                name, "inf" if row["psnr_db"] is None else "%.2f" % row["psnr_db"],
+                "%.3g" % row["max_abs_error"]))
+    return "; ".join(parts)
+
+
 def _stats(values):
     # type: (List[float]) -> Optional[Dict[str, float]]
     if not values:

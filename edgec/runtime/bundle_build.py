@@ -11,8 +11,8 @@ def build_from_bundle(bundle_path, out_dir, engine):
     """The engine's sidecar record. Without TensorRT the bundle is still verified and unpacked,
     then an EdgecError says that no engine could be built here."""
     from edgec.runtime.bundle import unpack
-    from edgec.runtime.trt_builder import build_in_folder
-    from edgec.runtime.trt_detect import tensorrt_version
+    from edgec.runtime.trt.builder import build_in_folder
+    from edgec.runtime.trt.detect import tensorrt_version
 
     manifest = unpack(bundle_path, out_dir)
     if tensorrt_version() is None:

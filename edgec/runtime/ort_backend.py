@@ -68,7 +68,11 @@ class OnnxRuntimeRunner(Runner):
         # type: () -> List[TensorInfo]
         return self._infos(self.session.get_outputs())
 
-    def infer(self, feed):
+    def label(self):
+        # type: () -> str
+        return self.model if isinstance(self.model, str) else "the in-memory ONNX model"
+
+    def _infer(self, feed):
         # type: (Dict[str, np.ndarray]) -> Dict[str, np.ndarray]
         names = [o.name for o in self.session.get_outputs()]
         values = self.session.run(names, feed)

@@ -74,7 +74,7 @@ class Target(object):
         and the export.json beside it; explicit options win."""
         found_model, found_precision = None, None
         if self.backend == "tensorrt":
-            from edgec.runtime.sidecar import read_sidecar
+            from edgec.runtime.trt.sidecar import read_sidecar
 
             sidecar = read_sidecar(self.path) or {}
             found_precision = sidecar.get("precision")
@@ -100,14 +100,14 @@ class Target(object):
             from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
             return OnnxRuntimeRunner(self.path)
-        from edgec.runtime.trt_detect import tensorrt_version
+        from edgec.runtime.trt.detect import tensorrt_version
 
         if tensorrt_version() is None:
             raise EdgecError("%s is a TensorRT engine, but TensorRT is not installed on this "
                              "host, so it cannot run here. Benchmark it on the device it was "
                              "built for (or in the L4T container); on this host, benchmark the "
                              "ONNX file instead (ONNX Runtime backend)" % self.path)
-        from edgec.runtime.trt_backend import TensorRTRunner
+        from edgec.runtime.trt.runner import TensorRTRunner
 
         return TensorRTRunner(self.path, batch=batch)
 

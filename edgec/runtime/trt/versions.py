@@ -4,7 +4,10 @@ Pure Python (no TensorRT import), so every decision is tested here without Tenso
 builder and the runner ask this module instead of probing attributes, which keeps a missing
 attribute an error instead of a silent change of behaviour. Python 3.6 compatible.
 
-Versions that matter: 8.2 (JetPack 4.6), 8.5 (JetPack 5.1), 10+ (workstations, JetPack 6).
+Versions that matter: 8.2 (JetPack 4.6.1+), 8.5 (JetPack 5.1), 10 (workstations, JetPack 6),
+11 (workstations; JetPack 7.2.2+ on Orin and Thor). The API surfaces of each are in
+tests/trt_api (derived from the released bindings), and the tests run the builder and runner
+against doubles made from them.
 """
 import re
 from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
@@ -37,26 +40,44 @@ class ApiPaths(object):
         self.version = version
         self.number = parse_version(version)
         if self.number[:2] < OLDEST_SUPPORTED:
-            raise EdgecError("TensorRT %s is too old: edgec supports 8.2 (JetPack 4.6) and newer"
-                             % version)
+            raise EdgecError("TensorRT %s is too old: edgec supports 8.2 (JetPack 4.6.1) and "
+                             "newer" % version)
         major_minor = self.number[:2]
         # IBuilderConfig.set_memory_pool_limit appeared in 8.4; max_workspace_size before.
         self.workspace = "memory_pool_limit" if major_minor >= (8, 4) else "max_workspace_size"
         # Named-tensor execution (set_tensor_address, execute_async_v3) from 8.5; bindings
         # (execute_async_v2) before, removed in 10.
         self.execution = "tensor_address_v3" if major_minor >= (8, 5) else "bindings_v2"
-        # Explicit batch is a creation flag in 8.x and the only mode (flag deprecated) in 10.
-        self.explicit_batch_flag = self.number[0] < 10
-        # 10+: strongly typed networks take every precision from the ONNX (Q/DQ, casts) and
-        # implicit INT8 calibration is deprecated (10.1); 8.x: builder flags + calibrator.
+        # Network creation flags. 8.x: explicit batch is a flag, precision comes from builder
+        # flags. 10.x: strongly typed networks (every precision from the ONNX: Q/DQ, casts).
+        # 11.x: strong typing is the only mode; EXPLICIT_BATCH is gone and STRONGLY_TYPED is
+        # deprecated and ignored ("TensorRT 11.x removes all weak typing APIs": NVIDIA's
+        # 10.x-to-11.x migration notes), so no flag is passed.
         self.strongly_typed = self.number[0] >= 10
+        if self.number[0] < 10:
+            self.network_flags = ["EXPLICIT_BATCH"]
+        elif self.number[0] == 10:
+            self.network_flags = ["STRONGLY_TYPED"]
+        else:
+            self.network_flags = []
+        # BuilderFlag.FP16/INT8, the INT8 calibrator and per-layer precision (ILayer.precision,
+        # set_output_type, OBEY_PRECISION_CONSTRAINTS) are weak-typing APIs: edgec uses them on
+        # 8.x only; 11.x removed them.
+        self.builder_precision_flags = not self.strongly_typed
         # IEngineInspector and ProfilingVerbosity.DETAILED exist from 8.2.
         self.engine_inspector = major_minor >= (8, 2)
         # OBEY_PRECISION_CONSTRAINTS replaced STRICT_TYPES in 8.2.
         self.precision_constraint_flag = "OBEY_PRECISION_CONSTRAINTS"
-        # ICudaEngine.device_memory_size_v2 from 10.1; device_memory_size before.
+        # ICudaEngine.device_memory_size_v2 from 10.1; device_memory_size before (gone in 11).
         self.device_memory_attr = ("device_memory_size_v2" if major_minor >= (10, 1)
                                    else "device_memory_size")
+        # Q/DQ weights of a ConvTranspose ([C_in, C_out/g, kH, kW]): TensorRT 8.x kernels take
+        # per-input-channel scales (axis 0) only (TensorRT issues 1694, 2380); 8.x builds from
+        # the FP32 ONNX and the calibration cache, so edgec's Q/DQ file never reaches it. The
+        # Q/DQ file is for 10+, whose ONNX parser takes per-output-channel scales (axis 1) as
+        # NVIDIA's ModelOpt ONNX quantizer writes them for TensorRT; `edgec selftest` builds a
+        # ConvTranspose with C_in != C_out on the device to confirm it.
+        self.deconv_weight_axis = 0 if self.number[0] < 10 else 1
 
     def calibration_cache_header(self):
         # type: () -> str
@@ -69,7 +90,7 @@ class ApiPaths(object):
     def to_dict(self):
         # type: () -> Dict[str, Any]
         return {"version": self.version, "workspace": self.workspace,
-                "execution": self.execution, "explicit_batch_flag": self.explicit_batch_flag,
+                "execution": self.execution, "network_flags": list(self.network_flags),
                 "strongly_typed": self.strongly_typed,
                 "engine_inspector": self.engine_inspector}
 
@@ -89,13 +110,12 @@ class BuildStrategy(object):
         self.flags = []  # type: List[str]
         self.calibrator = False
         self.layer_constraints = False
+        self.network_flags = list(paths.network_flags)
         if paths.strongly_typed:
             # Every precision is in the file: Q/DQ for INT8 layers, FP16 weights and casts.
             self.onnx_file = artifacts.model_onnx(precision)
-            self.network_flags = ["STRONGLY_TYPED"]
             return
         self.onnx_file = artifacts.MODEL_ONNX  # FP32 graph; precision comes from flags
-        self.network_flags = ["EXPLICIT_BATCH"]
         if precision in ("fp16", "int8", "mix"):
             # INT8 layers without an INT8 kernel fall back to FP16, not FP32.
             self.flags.append("FP16")

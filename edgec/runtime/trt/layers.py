@@ -92,15 +92,25 @@ def _fused_parts(engine_layer_name):
     return [part for part in re.split(r"\s*\+\s*|[(),]\s*|^PWN|\s+", engine_layer_name) if part]
 
 
+def is_reformat_layer(row):
+    # type: (Dict[str, Any]) -> bool
+    """TensorRT's reformatting layers ("Reformatting CopyNode for Input Tensor 0 to enc1.2 +
+    Relu_5") name the layer they feed, in the precision they convert from."""
+    return row.get("type") == "Reformat" or str(row.get("name", "")).startswith("Reformatting ")
+
+
 def planned_vs_built(plan_layers, engine_rows):
     # type: (Dict[str, str], List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]
     """{plan layer: {planned, built, engine_layer}}; built is None when no engine layer names
-    the node (fused beyond recognition) and is then reported as unknown, not guessed."""
+    the node (fused beyond recognition) and is then reported as unknown, not guessed.
+    Reformatting layers are passed over: they name the layer they feed, so the first match
+    would be a copy in the wrong precision."""
     report = {}
+    computing = [row for row in engine_rows if not is_reformat_layer(row)]
     for node, planned in sorted(plan_layers.items()):
         built = None  # type: Optional[str]
         where = None  # type: Optional[str]
-        for row in engine_rows:
+        for row in computing:
             if any(_belongs(part, node) for part in _fused_parts(row["name"])):
                 built, where = row["precision"], row["name"]
                 break
