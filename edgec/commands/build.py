@@ -3,6 +3,7 @@
 numpy and TensorRT only, so the workstation pipeline is imported only without --bundle."""
 import click
 
+from edgec import settings
 from edgec.commands.options import (CALIBRATION, ENGINE, MODEL, SAMPLES, SWEEP,
                                     given_on_command_line, json_option, option_flags,
                                     progress_option)
@@ -56,7 +57,7 @@ def build(source, samples, calib, sweep, bundle_path, out_dir, engine, progress,
         say(DEMO_NOTE)
         source, samples = demo_settings()
     if sweep.budget is None:
-        sweep.budget = DEMO_BUDGET if demo else SWEEP.options[0].default
+        sweep.budget = DEMO_BUDGET if demo else settings.DEFAULT_BUDGET
     sweep.check_budget()
     summary = run_build(source, samples, calib, sweep, engine, out_dir, say, progress, demo)
     if as_json:
