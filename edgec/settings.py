@@ -53,8 +53,19 @@ class ModelSource(object):
         # type: () -> ModelSource
         if bool(self.model_name) == bool(self.onnx_path):
             raise EdgecError("give exactly one of --model and --onnx")
-        if self.onnx_path and self.checkpoint:
-            raise EdgecError("--checkpoint goes with --model, not with --onnx")
+        if self.onnx_path:
+            given = [flag for flag, value in (("--checkpoint", self.checkpoint),
+                                              ("--input", self.inputs),
+                                              ("--grid-sample", self.grid_sample != "auto"))
+                     if value]
+            if given:
+                raise EdgecError("%s go%s with --model, not with --onnx (the ONNX file fixes "
+                                 "its weights, inputs and ops)"
+                                 % (", ".join(given), "es" if len(given) == 1 else ""))
+        elif self.inputs and ":" not in str(self.model_name):
+            raise EdgecError("--input is for package.module:factory models; zoo model %s "
+                             "declares its own inputs (see `edgec models %s`)"
+                             % (self.model_name, self.model_name))
         return self
 
     @property

@@ -116,3 +116,15 @@ def test_device_commands_load_only_device_modules(tmp_path):
     workstation = [m for m in loaded if m.split(".")[1] in
                    ("pipeline", "quant", "models", "calib", "exporter")]
     assert workstation == [], workstation
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--onnx", "m.onnx", "--input", "x:1x3x8x8"], "--input goes with --model"),
+    (["--onnx", "m.onnx", "--grid-sample", "native", "--checkpoint", "c.pth"],
+     "--checkpoint, --grid-sample go with --model"),
+    (["--model", "lite-wav2lip", "--input", "x:1x3x8x8"], "zoo model lite-wav2lip declares"),
+])
+def test_model_options_that_make_no_sense_together_are_refused(run_cli, tmp_path, args, words):
+    result = run_cli("export", *args, "-o", tmp_path / "out")
+    assert result.exit_code == 2 and words in result.output, result.output
+    assert not (tmp_path / "out").exists()
