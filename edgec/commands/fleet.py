@@ -60,3 +60,32 @@ def run(inventory_path, bundle_path, image_path, precisions, limit, check, out_d
     click.echo("%d new results%s in %.1f s" % (
         record["new_results"], ", report in %s" % record["report"]["files"]["markdown"]
         if record["report"] else "", record["seconds"]))
+
+
+@fleet.command()
+@click.option("--inventory", "inventory_path", required=True,
+              type=click.Path(dir_okay=False, exists=True))
+@click.option("--bundle", "bundle_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--precision", "precisions", multiple=True, type=click.Choice(PRECISIONS),
+              help="Repeat for several (default mix).")
+@click.option("--namespace", default="edgec", show_default=True,
+              help="The Jobs' namespace (it must exist in the cluster).")
+@click.option("-o", "--output", "out_dir", default="k8s", show_default=True,
+              type=click.Path(file_okay=False))
+@json_option
+def k8s(inventory_path, bundle_path, precisions, namespace, out_dir, as_json):
+    """Kubernetes (k3s) instead of Ansible: one Job per board of the inventory (node selector
+    edgec.io/board, runtime class nvidia, the JetPack group's image) and a kustomization.yaml.
+    Copy the bundle to /var/lib/edgec/bundles/<sha256>.tar.gz on every node first; results
+    land in /var/lib/edgec/results/<host>/ there."""
+    from edgec.fleet.k8s import write_jobs
+
+    record = write_jobs(inventory_path, bundle_path, out_dir, list(precisions) or ["mix"],
+                        namespace)
+    if as_json:
+        emit_json(record)
+        return
+    for host, row in sorted(record["jobs"].items()):
+        click.echo("%-16s %-11s %-12s %s" % (host, row["board"], row["image"], row["file"]))
+    click.echo("wrote %s; copy the bundle to %s on every node, then kubectl apply -k %s"
+               % (record["kustomization"], record["bundle_on_node"], out_dir))
