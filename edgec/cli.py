@@ -27,6 +27,7 @@ COMMANDS = OrderedDict([
     ("selftest", ("selftest", None)),
     ("report", ("report", "build")),
     ("predict", ("predict", "build")),
+    ("fleet", ("fleet", "fleet")),
 ])
 
 

@@ -77,7 +77,15 @@ def detect_board(root="/"):
     # type: (str) -> Optional[Dict[str, Any]]
     """None on a host that is not a Jetson; otherwise a dict with the board's profile key
     (None for an unknown Jetson), SoC, model string, L4T and JetPack, and any warnings."""
-    compatible_raw = _read(root, COMPATIBLE)
+    return board_from_files(_read(root, COMPATIBLE), _read(root, MODEL),
+                            _read(root, TEGRA_RELEASE), root)
+
+
+def board_from_files(compatible_raw, model_raw, release_raw, root="/"):
+    # type: (Optional[bytes], Optional[bytes], Optional[bytes], str) -> Optional[Dict[str, Any]]
+    """detect_board on file contents read elsewhere (None for a missing file): `edgec fleet`
+    reads a board's files over SSH and must judge them exactly as edgec on the board would.
+    `root` only names the files in warnings."""
     if compatible_raw is None:
         return None
     entries = parse_compatible(compatible_raw)
@@ -86,13 +94,11 @@ def detect_board(root="/"):
         return None  # a device tree, but not NVIDIA Tegra (another ARM board)
     warnings = []  # type: List[str]
     soc = entries[-1].split(",", 1)[-1] if entries[-1] in tegra else tegra[-1].split(",", 1)[-1]
-    model_raw = _read(root, MODEL)
     if model_raw is None:
         warnings.append("%s is missing: board model unknown" % os.path.join(root, MODEL))
         model = ""
     else:
         model = model_raw.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
-    release_raw = _read(root, TEGRA_RELEASE)
     l4t = None
     if release_raw is None:
         warnings.append("%s is missing: L4T release unknown"
