@@ -66,6 +66,8 @@ import sysconfig
 import tempfile
 import zipfile
 
+from trt_stubs import split_params  # scripts/ is on sys.path when run as a script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "tests", "trt_api")
 DELTAS = os.path.join(OUT_DIR, "deltas.json")
@@ -866,20 +868,8 @@ def fix_stub_text(text):
             line = re.sub(r"([(,]\s*)in(\s*[:,)])", r"\1in_\2", line)
             m = re.match(r"^(\s*def \w+\()(.*)(\)\s*(->.*)?:\s*)$", line)
             if m:
-                parts, depth, cur = [], 0, ""
-                for ch in m.group(2):
-                    if ch in "([{":
-                        depth += 1
-                    elif ch in ")]}":
-                        depth -= 1
-                    if ch == "," and depth == 0:
-                        parts.append(cur)
-                        cur = ""
-                    else:
-                        cur += ch
-                if cur.strip():
-                    parts.append(cur)
-                names = [re.split(r"[:=]", p.strip(), 1)[0].strip() for p in parts]
+                names = [re.split(r"[:=]", p.strip(), 1)[0].strip()
+                         for p in split_params(m.group(2))]
                 line = m.group(1) + ", ".join(names) + "):"
         out.append(line)
     return "\n".join(out)

@@ -13,7 +13,8 @@ import sys
 PACKAGES = ("tensorrt", "tensorrt_bindings")
 
 
-def _split_params(text):
+def split_params(text):
+    """A parameter list split at its top-level commas (annotations may hold commas)."""
     parts, depth, current = [], 0, ""
     for char in text:
         if char in "([{":
@@ -37,7 +38,7 @@ def fix_def(line):
     if not match:
         return line
     params, seen_default = [], False
-    for param in _split_params(match.group(2)):
+    for param in split_params(match.group(2)):
         name = param.strip()
         if name.startswith("*"):
             seen_default = False if name == "*" else seen_default
