@@ -8,19 +8,13 @@ from typing import Any, Dict, Optional
 from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.pipeline.cache import StageRunner
-from edgec.pipeline.stages import calibrated_model, stage_quantize, stage_sweep
+from edgec.pipeline.stages import calibrated_model, export_model, stage_quantize, stage_sweep
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
 
 
 def run_export(source: ModelSource, out_dir: str) -> Dict[str, Any]:
     """Export (or import) the model into out_dir: model.onnx and export.json."""
-    from edgec.exporter.export import export_zoo_model, import_onnx
-
-    source.validate()
-    if source.onnx_path:
-        return import_onnx(source.onnx_path, out_dir)
-    return export_zoo_model(source.entry, out_dir, source.checkpoint, opset=source.opset,
-                            tolerance=source.tolerance)
+    return export_model(source, out_dir)
 
 
 def run_calibrate(source: ModelSource, samples: SampleSettings, calib: CalibrationSettings,

@@ -16,21 +16,24 @@ from edgec.pipeline.cache import StageRunner, file_key
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
 
 
+def export_model(source: ModelSource, out_dir: str) -> Dict[str, Any]:
+    """model.onnx and export.json in out_dir: the zoo model exported, or the ONNX file imported.
+    Returns the export record."""
+    from edgec.exporter.export import export_zoo_model, import_onnx
+
+    source.validate()
+    if source.onnx_path:
+        return import_onnx(source.onnx_path, out_dir)
+    return export_zoo_model(source.entry, out_dir, source.checkpoint, opset=source.opset,
+                            tolerance=source.tolerance)
+
+
 def stage_export(runner: StageRunner, source: ModelSource) -> str:
     source.validate()
     out = runner.out_dir
     onnx_path = os.path.join(out, artifacts.MODEL_ONNX)
-
-    def work():
-        from edgec.exporter.export import export_zoo_model, import_onnx
-
-        if source.onnx_path:
-            import_onnx(source.onnx_path, out)
-        else:
-            export_zoo_model(source.entry, out, source.checkpoint, opset=source.opset,
-                             tolerance=source.tolerance)
     runner.run("export", source.key(), [onnx_path, os.path.join(out, artifacts.EXPORT_JSON)],
-               work)
+               lambda: export_model(source, out))
     return onnx_path
 
 
