@@ -61,6 +61,14 @@ REPORT_MARKDOWN = "report.md"
 REPORT_CSV = "results.csv"
 REPORT_CHART = "latency.png"
 
+# -- The distillation folder (`edgec distill -o OUT`).
+DISTILL_STUDENT = "student.pth"  # the student's plain state dict: `--checkpoint` loads it
+DISTILL_CHECKPOINT = "distill.checkpoint.pt"  # student, adapters, optimizer, step: --resume
+DISTILL_JSON = "distill.json"  # settings, losses, held-out quality
+DISTILL_LOSS_PNG = "distill-loss.png"
+DISTILL_TRAIN_SAMPLES = "train-samples"  # sample stores made from --data and --eval-data
+DISTILL_EVAL_SAMPLES = "eval-samples"
+
 
 def model_onnx(precision):
     # type: (str) -> str

@@ -21,6 +21,7 @@ COMMANDS = OrderedDict([
     ("calibrate", ("calibrate", "build")),
     ("quantize", ("quantize", "build")),
     ("sweep", ("sweep", "build")),
+    ("distill", ("distill", "build")),
     ("build", ("build", None)),  # --bundle runs on the device
     ("pack", ("pack", "build")),
     ("bench", ("bench", None)),

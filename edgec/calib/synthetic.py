@@ -47,30 +47,37 @@ def write_talking_clip(path: str, n_frames: int = 50, fps: int = 25, size: int =
                        seed: int = 0, audio: Optional[np.ndarray] = None,
                        with_audio: bool = True) -> str:
     """An mp4 clip: the moving face, and speech-like audio as long as the video."""
-    import av
-
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     photo = face_photo()
     phase = float(np.random.default_rng(seed).uniform(0, 6))
     if audio is None:
         audio = speech_like_audio(n_frames / float(fps), seed)
+    frames = (_frame(photo, index, size, phase) for index in range(n_frames))
+    return write_clip(path, frames, fps, size, audio if with_audio else None)
+
+
+def write_clip(path: str, frames, fps: int, size: int, audio: Optional[np.ndarray]) -> str:
+    """An mp4 (H.264, and AAC 16 kHz mono when `audio` is given) of square RGB frames."""
+    import av
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with av.open(path, mode="w") as container:
         video = container.add_stream("libx264", rate=fps)
         video.width = video.height = size
         video.pix_fmt = "yuv420p"
         video.options = {"crf": "28", "preset": "veryfast"}
         sound = None
-        if with_audio:
+        if audio is not None:
             sound = container.add_stream("aac", rate=SAMPLE_RATE)
             sound.layout = "mono"
-        for index in range(n_frames):
-            frame = av.VideoFrame.from_ndarray(_frame(photo, index, size, phase), format="rgb24")
+        for rgb in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             for packet in video.encode(frame):
                 container.mux(packet)
         for packet in video.encode(None):
             container.mux(packet)
         if sound is not None:
             chunk = 1024
+            audio = np.asarray(audio, dtype=np.float32)
             for start in range(0, len(audio), chunk):
                 piece = audio[start:start + chunk].reshape(1, -1)
                 frame = av.AudioFrame.from_ndarray(piece, format="flt", layout="mono")

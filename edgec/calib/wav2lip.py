@@ -23,6 +23,8 @@ WAV2LIP_FACE = 96
 WAV2LIP_FPS_FRAMES = 25.0  # Wav2Lip's preprocessing writes 25 fps frame folders
 WAV2LIP_STORE_INPUTS = [StoreInput("mel", (1, 80, 16), "float32"),
                         StoreInput("face", (6, WAV2LIP_FACE, WAV2LIP_FACE), "uint8", 255.0)]
+# The unmasked target frame: ground truth for training a teacher (not a model input).
+WAV2LIP_TARGET = StoreInput("target", (3, WAV2LIP_FACE, WAV2LIP_FACE), "uint8", 255.0)
 
 
 def _valid_frames(n_frames: int, fps: float, audio_seconds: float) -> int:
@@ -129,7 +131,8 @@ def find_wav2lip_clips(root: str, layout: str, skipped: SkipLog) -> list:
     return clips
 
 
-def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, progress: bool = True):
+def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, progress: bool = True,
+                        with_target: bool = False):
     from edgec.progress import progress_bar
 
     layout = detect_layout(root)
@@ -147,7 +150,8 @@ def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, progress: b
         from edgec.calib.faces import HaarFaceDetector
 
         detector = HaarFaceDetector()
-    with SampleStoreWriter(out_path, WAV2LIP_STORE_INPUTS, len(plan)) as writer:
+    fields = WAV2LIP_STORE_INPUTS + ([WAV2LIP_TARGET] if with_target else [])
+    with SampleStoreWriter(out_path, fields, len(plan)) as writer:
         by_clip = OrderedDict()  # type: Dict[int, List[Tuple[int, int]]]
         for clip_id, frame, ref in plan:
             by_clip.setdefault(clip_id, []).append((frame, ref))
@@ -169,8 +173,11 @@ def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, progress: b
                     elif crops.get(frame) is None or crops.get(ref) is None:
                         skipped.add("no face found", "%s#%d" % (clip.label, frame))
                     else:
-                        writer.append({"mel": window[None],
-                                       "face": wav2lip_face_input(crops[frame], crops[ref])})
+                        sample = {"mel": window[None],
+                                  "face": wav2lip_face_input(crops[frame], crops[ref])}
+                        if with_target:
+                            sample["target"] = crops[frame].transpose(2, 0, 1)
+                        writer.append(sample)
                     bar.update(1)
         if writer.count == 0:
             raise EdgecError("calibration data %s gave no sample: %s"
