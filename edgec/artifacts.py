@@ -46,6 +46,7 @@ SWEEP_STATE_JSON = "sweep.state.json"  # an interrupted sweep's progress; gone w
 SWEEP_TIMING_JSON = "sweep.timing.json"
 PLAN_JSON = "plan.json"  # the MIX precision plan
 QUALITY_JSON = "quality.json"  # every precision's quality report
+COMPARE_PNG = "compare.png"  # held-out outputs per precision, PSNR vs FP32, error maps
 REFERENCE_NPZ = "reference.npz"  # FP32 outputs for the device's output check
 BUNDLE_TAR = "bundle.tar.gz"
 STAMP_DIR = ".edgec"  # stage cache stamps

@@ -28,8 +28,10 @@ def test_demo_build_runs_end_to_end(demo_build):
     assert "weights are random" in result.output
     assert "No engine was built: TensorRT is not installed" in result.output
     for name in ("model.onnx", "model.mix.onnx", "calib.cache", "plan.json", "sensitivity.json",
-                 "sensitivity.png", "quality.json", "reference.npz", "bundle.tar.gz"):
+                 "sensitivity.png", "quality.json", "reference.npz", "bundle.tar.gz",
+                 "model.fp16.onnx", "model.int8.onnx", "compare.png"):
         assert (out / name).is_file(), name
+    assert "compare.png" in result.output  # in the summary table
     contents = read_bundle(str(out / "bundle.tar.gz"))
     manifest = json.loads(contents["manifest.json"])
     assert manifest["model"] == "lite-wav2lip"
@@ -57,8 +59,21 @@ def test_second_build_reuses_every_stage(run_cli, demo_build):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert [s["stage"] for s in summary["stages"]] == [
-        "export", "samples", "calibrate", "sweep", "quantize-mix", "reference", "pack"]
+        "export", "samples", "calibrate", "sweep", "quantize-fp16", "quantize-int8",
+        "quantize-mix", "compare", "reference", "pack"]
     assert all(s["reused"] for s in summary["stages"])
+    assert summary["compare"] == {"path": str(out / "compare.png"), "skipped": None,
+                                  "precisions": ["fp32", "fp16", "int8", "mix"], "missing": []}
+
+
+def test_demo_picture_shows_the_reference_face(demo_build):
+    """Wav2Lip's face input holds the masked target (0:3) and the reference (3:6): the picture's
+    context column is the reference."""
+    from edgec.quant.compare import image_layout
+
+    layout, reason = image_layout(str(demo_build[0] / "model.onnx"))
+    assert reason is None
+    assert (layout.input_name, layout.channels, layout.output) == ("face", (3, 6), "output")
 
 
 def test_changed_option_reruns_only_what_depends_on_it(run_cli, demo_build, tmp_path):

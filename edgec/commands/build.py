@@ -7,7 +7,7 @@ from edgec import settings
 from edgec.commands.options import (CALIBRATION, ENGINE, MODEL, SAMPLES, SWEEP,
                                     given_on_command_line, json_option, option_flags,
                                     progress_option)
-from edgec.commands.output import emit_json, say_on_stderr
+from edgec.commands.output import emit_json, say_on_stderr, stage_outcome
 from edgec.errors import EdgecError
 
 DEMO_NOTE = ("demo default: building lite-wav2lip with the small calibration set shipped in "
@@ -65,8 +65,8 @@ def build(source, samples, calib, sweep, bundle_path, out_dir, engine, progress,
     from edgec.tables import format_table
 
     click.echo(format_table(["file", "size", "what"], summary["table"]))
-    click.echo("stages: %s" % ", ".join("%s %s" % (s["stage"], "reused" if s["reused"]
-                                                   else "%.1fs" % s["seconds"])
+    # A skipped stage's reason is among the notes.
+    click.echo("stages: %s" % ", ".join("%s %s" % (s["stage"], stage_outcome(s, why=False))
                                         for s in summary["stages"]))
     for line in summary["notes"]:
         click.echo(line)

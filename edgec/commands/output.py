@@ -22,8 +22,16 @@ def say_on_stderr(as_json):
 def print_stage_log(log):
     # type: (List[Dict[str, Any]]) -> None
     for row in log:
-        click.echo("  stage %-10s %s" % (row["stage"], "reused" if row["reused"]
-                                         else "ran in %.1f s" % row["seconds"]))
+        click.echo("  stage %-10s %s" % (row["stage"], stage_outcome(row, "ran in %.1f s")))
+
+
+def stage_outcome(row, ran="%.1fs", why=True):
+    # type: (Dict[str, Any], str, bool) -> str
+    """How one stage of a run ended: reused, skipped (and why, unless the caller says it
+    elsewhere), or its time."""
+    if row.get("skipped"):
+        return "skipped (%s)" % row["skipped"] if why else "skipped"
+    return "reused" if row["reused"] else ran % row["seconds"]
 
 
 def print_data_summary(summary):
@@ -59,3 +67,8 @@ def print_quality(report):
         agree = quality["evaluator_vs_onnxruntime"]
         click.echo("  fast evaluator vs ONNX Runtime: PSNR %.1f dB, max difference %.2e"
                    % (agree["psnr_db"], agree["max_abs_error"]))
+    compare = report.get("compare")
+    if compare:
+        click.echo("  %s" % (compare["skipped"] or "wrote %s: %s on held-out samples"
+                             % (compare["path"], " | ".join(p.upper()
+                                                            for p in compare["precisions"]))))

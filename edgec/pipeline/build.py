@@ -5,7 +5,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from edgec import artifacts
 from edgec.pipeline.cache import StageRunner, file_key, folder_key
-from edgec.pipeline.stages import calibrated_model, stage_export, stage_quantize, stage_sweep
+from edgec.pipeline.stages import (calibrated_model, stage_compare, stage_export, stage_quantize,
+                                   stage_sweep)
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
 
 
@@ -63,21 +64,33 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
         say("weights are random: no --checkpoint given")
         notes.append("Weights were random (no --checkpoint): quality numbers describe "
                      "quantization of a random network.")
-    # export, [samples, calibrate, [sweep,] quantize,] reference, pack
-    stages = {"fp32": 3, "fp16": 6, "int8": 6, "mix": 7}[precision]
+    quantized = compared_precisions(precision)
+    # export, [samples, calibrate, [sweep,] quantize per precision,] compare, reference, pack
+    stages = 4 + (2 + len(quantized) + (precision == "mix") if quantized else 0)
     runner = StageRunner(out_dir, total_stages=stages, report=say)
-    report = None
+    reports = {}  # type: Dict[str, Dict[str, object]]
     store = None
     if precision == "fp32":
+        from edgec.quant.compare import SKIPPED
+
         stage_export(runner, source)
+        runner.skip("compare", FP32_ONLY)
+        compare = {"path": None, "skipped": SKIPPED + FP32_ONLY}  # type: Dict[str, object]
     else:
         model = calibrated_model(runner, source, samples, calib, progress)
         store = model.samples
         plan_path = None
         if precision == "mix":
             plan_path = stage_sweep(runner, source, model, calib, sweep, progress)
-        report = stage_quantize(runner, source, model, precision, plan_path, calib,
-                                sweep.eval_samples, progress)
+        for other in quantized:
+            reports[other] = stage_quantize(runner, source, model, other,
+                                            plan_path if other == "mix" else None, calib,
+                                            sweep.eval_samples, progress)
+        compare = stage_compare(runner, model, calib.holdout, source.label,
+                                ["fp32"] + quantized)
+    if compare["skipped"]:
+        notes.append(str(compare["skipped"]))
+    report = reports.get(precision)
     reference_path = os.path.join(out_dir, artifacts.REFERENCE_NPZ)
     runner.run("reference", {"onnx": file_key(os.path.join(out_dir, artifacts.MODEL_ONNX)),
                              "samples": folder_key(store) if store else None,
@@ -105,9 +118,24 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
                      "portable: the device builds its own from the bundle)."
                      % (artifacts.engine_file(precision), version))
     return {"out_dir": out_dir, "precision": precision, "bundle": bundle_path,
-            "stages": runner.log, "table": _table(out_dir, precision, report),
+            "stages": runner.log, "table": _table(out_dir, precision, reports),
             "quality": report["quality"]["onnxruntime"] if report else None,
+            "compare": compare,
             "demo": demo, "tensorrt": version, "engine": engine_record, "notes": notes}
+
+
+FP32_ONLY = "an FP32 build has no other precision to compare (build at fp16, int8 or mix)"
+
+
+def compared_precisions(precision: str) -> List[str]:
+    """What a build at `precision` quantizes: FP16 and INT8 always (each a cached stage of a
+    second or so on the demo, after the calibration every quantized build runs anyway), so
+    compare.png and the device can put them beside the chosen precision; MIX when it is the
+    build's, since only then is there a plan. Nothing for an FP32 build, which calibrates
+    nothing."""
+    if precision == "fp32":
+        return []
+    return ["fp16", "int8"] + (["mix"] if precision == "mix" else [])
 
 
 def demo_settings() -> Tuple[ModelSource, SampleSettings]:
@@ -144,25 +172,29 @@ def _bundle_inputs(out_dir: str) -> Dict[str, str]:
             if os.path.isfile(os.path.join(out_dir, n))}
 
 
-def _table(out_dir: str, precision: str, report: Optional[Dict[str, object]]) -> List[List[str]]:
+def _table(out_dir: str, precision: str, reports: Dict[str, Dict[str, object]]
+           ) -> List[List[str]]:
     describe = {artifacts.MODEL_ONNX: "FP32 ONNX (dynamic batch, parity-checked)",
                 artifacts.RANGES_JSON: "activation statistics",
                 artifacts.CALIB_CACHE: "TensorRT calibration cache",
                 artifacts.SENSITIVITY_JSON: "sweep measurements",
                 artifacts.SENSITIVITY_PNG: "sweep plot",
                 artifacts.PLAN_JSON: "MIX precision plan",
+                artifacts.COMPARE_PNG: "held-out outputs per precision: PSNR vs FP32, "
+                                       "error maps",
                 artifacts.REFERENCE_NPZ: "FP32 outputs on held-out samples (device output check)",
                 artifacts.BUNDLE_TAR: "bundle for the device"}
-    quantized = artifacts.model_onnx(precision)
-    if report is not None:
+    for made, report in reports.items():
         ort = report["quality"]["onnxruntime"]
         mix = "%d FP16 / %d INT8 layers" % (len(report["fp16_layers"]), report["int8_layers"])
         if report.get("int8_mac_share") is not None:
             mix += ", %.0f%% of MACs INT8" % (100 * report["int8_mac_share"])
-        describe[quantized] = "%s: %s; PSNR %.2f dB, SSIM %s vs FP32" % (
-            precision.upper(), mix, ort["psnr_db"], ort["ssim"])
-    # The FP32 file, then this precision's (none for fp32), then the rest.
-    first = [artifacts.MODEL_ONNX] + ([quantized] if quantized != artifacts.MODEL_ONNX else [])
+        psnr = "PSNR %.2f dB" % ort["psnr_db"] if ort["psnr_db"] is not None else "non-finite"
+        describe[artifacts.model_onnx(made)] = "%s: %s; %s, SSIM %s vs FP32" % (
+            made.upper(), mix, psnr, ort["ssim"])
+    # The FP32 file, then this precision's (none for fp32), the other precisions, the rest.
+    first = [artifacts.model_onnx(p) for p in ["fp32", precision] + list(reports)]
+    first = [n for i, n in enumerate(first) if n not in first[:i]]
     order = first + [n for n in describe if n not in first]
     rows = []
     for name in order:

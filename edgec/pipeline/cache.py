@@ -5,7 +5,7 @@ there with the recorded hash (so a damaged or hand-edited output is rebuilt, not
 import json
 import os
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from edgec import __version__
 from edgec.artifacts import STAMP_DIR
@@ -44,31 +44,47 @@ class StageRunner(object):
     def _stamp_path(self, name: str) -> str:
         return os.path.join(self.out_dir, STAMP_DIR, name + ".json")
 
+    def _key_hash(self, key: Dict[str, object]) -> Tuple[Dict[str, object], str]:
+        key = dict(key, edgec=__version__)
+        return key, sha256_bytes(json.dumps(key, sort_keys=True, default=str).encode())
+
+    def current(self, name: str, key: Dict[str, object], outputs: List[str]) -> bool:
+        """Whether a valid stamp says the stage's outputs are current (run() would reuse them):
+        lets a stage put off a costly decision that only a rerun needs."""
+        if self.force or not os.path.isfile(self._stamp_path(name)):
+            return False
+        try:
+            with open(self._stamp_path(name)) as handle:
+                stamp = json.load(handle)
+            return (stamp.get("key_hash") == self._key_hash(key)[1]
+                    and all(os.path.exists(p) for p in outputs)
+                    and stamp.get("outputs") == _hash_outputs(outputs))
+        except (OSError, ValueError):
+            return False  # an unreadable stamp only means the stage runs again
+
     def run(self, name: str, key: Dict[str, object], outputs: List[str],
             fn: Callable[[], object]) -> bool:
         """Run `fn` unless a valid stamp says its outputs are current. Returns True if reused."""
-        key = dict(key, edgec=__version__)
-        key_hash = sha256_bytes(json.dumps(key, sort_keys=True, default=str).encode())
-        stamp_path = self._stamp_path(name)
-        if not self.force and os.path.isfile(stamp_path):
-            try:
-                with open(stamp_path) as handle:
-                    stamp = json.load(handle)
-                if (stamp.get("key_hash") == key_hash and all(os.path.exists(p) for p in outputs)
-                        and stamp.get("outputs") == _hash_outputs(outputs)):
-                    self._say("%s: reused (inputs unchanged)" % name)
-                    self.log.append({"stage": name, "reused": True, "seconds": 0.0})
-                    return True
-            except (OSError, ValueError):
-                pass  # an unreadable stamp only means the stage runs again
+        if self.current(name, key, outputs):
+            self._say("%s: reused (inputs unchanged)" % name)
+            self.log.append({"stage": name, "reused": True, "seconds": 0.0})
+            return True
+        key, key_hash = self._key_hash(key)
         self._say("%s ..." % name)
         start = time.time()
         fn()
         seconds = time.time() - start
-        atomic_write_json(stamp_path, {"stage": name, "key": key, "key_hash": key_hash,
-                                       "outputs": _hash_outputs(outputs)})
+        atomic_write_json(self._stamp_path(name), {"stage": name, "key": key,
+                                                   "key_hash": key_hash,
+                                                   "outputs": _hash_outputs(outputs)})
         self.log.append({"stage": name, "reused": False, "seconds": round(seconds, 3)})
         return False
+
+    def skip(self, name: str, reason: str) -> None:
+        """A stage that does not apply here: logged with its reason, so no output is missing
+        silently."""
+        self._say("%s: skipped (%s)" % (name, reason))
+        self.log.append({"stage": name, "reused": False, "seconds": 0.0, "skipped": reason})
 
 
 def file_key(path: str) -> Dict[str, str]:

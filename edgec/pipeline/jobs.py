@@ -8,7 +8,8 @@ from typing import Any, Dict, Optional
 from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.pipeline.cache import StageRunner
-from edgec.pipeline.stages import calibrated_model, export_model, stage_quantize, stage_sweep
+from edgec.pipeline.stages import (calibrated_model, export_model, stage_compare, stage_quantize,
+                                   stage_sweep)
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
 
 
@@ -36,7 +37,8 @@ def run_quantize(source: ModelSource, samples: SampleSettings, calib: Calibratio
     model = calibrated_model(runner, source, samples, calib, progress)
     report = stage_quantize(runner, source, model, precision, plan_path, calib, eval_samples,
                             progress)
-    return dict(report, stages=runner.log)
+    compare = stage_compare(runner, model, calib.holdout, source.label)
+    return dict(report, stages=runner.log, compare=compare)
 
 
 def run_sweep(source: ModelSource, samples: SampleSettings, calib: CalibrationSettings,

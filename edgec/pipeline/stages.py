@@ -175,3 +175,29 @@ def stage_sweep(runner: StageRunner, source: ModelSource, model: CalibratedModel
                   sweep.batch_size, sweep.device, sweep.resume, progress)
     runner.run("sweep", key, [os.path.join(out, n) for n in artifacts.SWEEP_OUTPUTS], work)
     return os.path.join(out, artifacts.PLAN_JSON)
+
+
+def stage_compare(runner: StageRunner, model: CalibratedModel, holdout: float, label: str,
+                  precisions: Optional[List[str]] = None) -> Dict[str, object]:
+    """compare.png for `precisions` (None: every precision whose model file is current for this
+    calibration), on the quality report's held-out samples. A model whose output is not an
+    image gets no figure, and the stage log and the returned record say why."""
+    from edgec.quant.compare import COMPARE_ROWS, ComparisonPlan, write_comparison
+    from edgec.quant.quality_files import current_precisions
+
+    out = runner.out_dir
+    if precisions is None:
+        precisions = current_precisions(out, model.ranges)
+    plan = ComparisonPlan(out, precisions)
+    key = {"onnx": {p: file_key(plan.onnx(p)) for p in plan.precisions},
+           "samples": _samples_key(model.samples), "holdout": holdout, "rows": COMPARE_ROWS,
+           "model": label}
+    # A current picture says the model is an image model; only a rerun reads the graph.
+    if plan.reason or not runner.current("compare", key, [plan.path]):
+        plan.read_layout()
+    if plan.reason:
+        runner.skip("compare", plan.reason)
+        return plan.record()
+    runner.run("compare", key, [plan.path],
+               lambda: write_comparison(plan, model.samples, holdout, label))
+    return plan.record()
