@@ -99,8 +99,9 @@ def unpack_store(pack_files, out, seed):
     packs = [np.load(f) for f in pack_files]
     rng = np.random.default_rng(seed)
     total = sum(len(p["frames"]) for p in packs)
+    positions = []  # [clip, frame] per sample: the lip-sync term finds runs of frames by them
     with SampleStoreWriter(out, WAV2LIP_STORE_INPUTS + [WAV2LIP_TARGET], total) as writer:
-        for packed in packs:
+        for clip_id, packed in enumerate(packs):
             offsets = packed["offsets"]
             crops = [np.asarray(Image.open(io.BytesIO(packed["jpeg"][a:b].tobytes())).convert("RGB"))
                      for a, b in zip(offsets[:-1], offsets[1:])]
@@ -110,8 +111,9 @@ def unpack_store(pack_files, out, seed):
                 writer.append({"mel": packed["mel"][i][None].astype(np.float32),
                                "face": wav2lip_face_input(crop, crops[ref]),
                                "target": crop.transpose(2, 0, 1)})
+                positions.append([clip_id, int(packed["frames"][i])])
         writer.close({"reader": "wav2lip (packed by scripts/train_demo_teacher.py)",
-                      "clips": [str(p["name"]) for p in packs],
+                      "clips": [str(p["name"]) for p in packs], "positions": positions,
                       "summary": {"clips": len(packs), "written": total}})
     return {"clips": [str(p["name"]) for p in packs], "frames": total}
 

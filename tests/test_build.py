@@ -6,6 +6,7 @@ import tarfile
 import pytest
 
 from edgec.errors import EdgecError
+from edgec.pipeline.build import DEMO_PROVENANCE
 from edgec.runtime.bundle import read_bundle
 
 
@@ -25,7 +26,13 @@ def test_demo_build_runs_end_to_end(demo_build):
     out, result = demo_build
     assert result.exit_code == 0, result.output
     assert "demo default" in result.output
-    assert "weights are random" in result.output
+    # The shipped demo network, trained, with its provenance beside it.
+    assert "weights are random" not in result.output
+    assert "trained" in result.output and "18 public clips" in result.output
+    export = json.loads((out / "export.json").read_text())
+    provenance = json.loads(open(DEMO_PROVENANCE).read())
+    assert export["weights"] == "checkpoint"
+    assert export["checkpoint"]["sha256"] == provenance["sha256"]
     assert "No engine was built: TensorRT is not installed" in result.output
     for name in ("model.onnx", "model.mix.onnx", "calib.cache", "plan.json", "sensitivity.json",
                  "sensitivity.png", "quality.json", "reference.npz", "bundle.tar.gz",

@@ -151,6 +151,7 @@ def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, progress: b
 
         detector = HaarFaceDetector()
     fields = WAV2LIP_STORE_INPUTS + ([WAV2LIP_TARGET] if with_target else [])
+    positions = []  # type: List[List[int]]  # [clip, frame] of each sample: runs of frames
     with SampleStoreWriter(out_path, fields, len(plan)) as writer:
         by_clip = OrderedDict()  # type: Dict[int, List[Tuple[int, int]]]
         for clip_id, frame, ref in plan:
@@ -178,6 +179,7 @@ def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, progress: b
                         if with_target:
                             sample["target"] = crops[frame].transpose(2, 0, 1)
                         writer.append(sample)
+                        positions.append([clip_id, frame])
                     bar.update(1)
         if writer.count == 0:
             raise EdgecError("calibration data %s gave no sample: %s"
@@ -186,6 +188,7 @@ def build_wav2lip_store(root: str, out_path: str, n: int, seed: int, progress: b
                    "clips_used": len(by_clip), "requested": n, "planned": len(plan),
                    "written": writer.count, "skipped": skipped.to_dict()}
         path = writer.close({"source": os.path.abspath(root), "seed": seed, "reader": "wav2lip",
+                             "positions": positions,
                              "summary": summary})
     return path, summary
 

@@ -49,10 +49,14 @@ def _weights(pairs):
                                       "decaying linearly (OMGD's schedule).")
 @click.option("--weight", "weight_pairs", multiple=True, metavar="TERM=VALUE",
               help="Override one loss weight (repeatable). Terms and defaults: ssim=10, tv=1e-5, "
-                   "cd=10, feature=10, style=1e4 (both need --vgg), l1=0.")
+                   "cd=10, feature=10, style=1e4 (both need --vgg), l1=0, sync=0.03 (needs "
+                   "--syncnet).")
 @click.option("--vgg", "vgg_path", type=click.Path(dir_okay=False), default=None,
               help="torchvision VGG-16 weights (a state dict file) for the perceptual and style "
                    "terms; nothing is downloaded.")
+@click.option("--syncnet", "syncnet_path", type=click.Path(dir_okay=False), default=None,
+              help="Wav2Lip's expert SyncNet weights (lipsync_expert.pth) for the lip-sync "
+                   "term, on runs of five consecutive training frames.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -64,13 +68,15 @@ def _weights(pairs):
 @progress_option
 @json_option
 def distill(teacher_checkpoint, teacher_model, student, student_checkpoint, data_dir, eval_dir,
-            sample_count, eval_samples, steps, batch_size, lr, weight_pairs, vgg_path, device,
+            sample_count, eval_samples, steps, batch_size, lr, weight_pairs, vgg_path,
+            syncnet_path, device,
             seed, checkpoint_every, time_limit, resume, out_dir, progress, as_json):
     """Train a compact student (default lite-wav2lip) from a frozen teacher with the
     compression paper's objective: channel distillation on the seven decoder blocks (1x1
     adapters) plus SSIM and total-variation output terms, and VGG-16 perceptual and style terms
     with --vgg. Writes student.pth (use it with --checkpoint), distill.json and
-    distill-loss.png; checkpoints as it goes (--resume)."""
+    distill-loss.png; checkpoints as it goes (--resume). With --syncnet, Wav2Lip's lip-sync
+    term too."""
     from edgec.distill.job import run_distill_job
     from edgec.distill.trainer import DistillSettings
 
@@ -78,7 +84,8 @@ def distill(teacher_checkpoint, teacher_model, student, student_checkpoint, data
         teacher_checkpoint, teacher_model, student, steps=steps, batch_size=batch_size, lr=lr,
         seed=seed, device=device, weights=_weights(weight_pairs), vgg_path=vgg_path,
         checkpoint_every=checkpoint_every, time_limit=time_limit,
-        student_checkpoint=student_checkpoint, eval_samples=eval_samples)
+        student_checkpoint=student_checkpoint, eval_samples=eval_samples,
+        syncnet_path=syncnet_path)
     say = say_on_stderr(as_json)
     record = run_distill_job(settings, data_dir, eval_dir, out_dir, sample_count, resume, say,
                              progress)

@@ -5,7 +5,8 @@ distillation on the decoder, SSIM, total variation, perceptual and style, lip-sy
 copy of it gives their weights, so the defaults are those of OMGD, whose scheme the paper
 follows: `--AGD_weights 1e1,1e4,1e1,1e-5` read as SSIM 10, style 1e4, feature 10, TV 1e-5 (the
 order in OMGD's distiller code), and lambda_CD 10 (OMGD's U-Net pix2pix script; Wav2Lip is a
-U-Net). OMGD has no pixel term; `l1` is edgec's addition, off by default.
+U-Net). OMGD has no pixel term; `l1` is edgec's addition, off by default. The lip-sync term
+takes Wav2Lip's own weight for it (syncnet_wt 0.03).
 """
 from collections import OrderedDict
 from typing import Dict, List, Optional
@@ -18,7 +19,7 @@ from edgec.distill.losses import (ChannelAdapters, VGG16Features, perceptual_ter
 from edgec.errors import EdgecError
 
 DEFAULT_WEIGHTS = OrderedDict([("ssim", 10.0), ("tv", 1e-5), ("cd", 10.0), ("feature", 10.0),
-                               ("style", 1e4), ("l1", 0.0)])
+                               ("style", 1e4), ("l1", 0.0), ("sync", 0.03)])
 DECODER_BLOCKS = "face_decoder_blocks"  # the seven Wav2Lip decoder blocks
 
 
@@ -72,19 +73,25 @@ class DistillObjective(nn.Module):
     """Weighted sum of the terms; `forward` returns (total, {term: value}) for the log."""
 
     def __init__(self, weights: Dict[str, float], adapters: ChannelAdapters,
-                 vgg: Optional[VGG16Features]):
+                 vgg: Optional[VGG16Features], syncnet=None):
         super().__init__()
         self.weights = dict(weights)
         self.adapters = adapters
         self.vgg = vgg
+        self.syncnet = syncnet
 
     def active_terms(self) -> List[str]:
         terms = [t for t in ("ssim", "tv", "cd", "l1") if self.weights.get(t)]
         if self.vgg is not None:
             terms += [t for t in ("feature", "style") if self.weights.get(t)]
+        if self.syncnet is not None and self.weights.get("sync"):
+            terms.append("sync")
         return terms
 
-    def forward(self, student_out, teacher_out, student_feats, teacher_feats):
+    def forward(self, student_out, teacher_out, student_feats, teacher_feats, sync_mel=None,
+                sync_frames=None):
+        """`sync_mel`, `sync_frames`: audio windows and the student's frames for them, five per
+        window (when a SyncNet is given)."""
         teacher_out = teacher_out.detach()
         values = OrderedDict()  # type: Dict[str, torch.Tensor]
         terms = self.active_terms()
@@ -101,5 +108,9 @@ class DistillObjective(nn.Module):
             for name in ("feature", "style"):
                 if name in terms:
                     values[name] = perceptual[name]
+        if "sync" in terms:
+            from edgec.distill.syncnet import sync_loss
+
+            values["sync"] = sync_loss(self.syncnet, sync_mel, sync_frames)
         total = sum(self.weights[name] * value for name, value in values.items())
         return total, values

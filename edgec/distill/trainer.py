@@ -26,7 +26,7 @@ class DistillSettings(object):
     def __init__(self, teacher_checkpoint, teacher_model="wav2lip", student="lite-wav2lip",
                  steps=20000, batch_size=32, lr=2e-4, seed=0, device="auto", weights=None,
                  vgg_path=None, checkpoint_every=500, time_limit=None, student_checkpoint=None,
-                 eval_samples=256):
+                 eval_samples=256, syncnet_path=None):
         from edgec.distill.objective import DEFAULT_WEIGHTS
 
         self.teacher_checkpoint = teacher_checkpoint
@@ -40,6 +40,7 @@ class DistillSettings(object):
         self.weights = OrderedDict(DEFAULT_WEIGHTS)
         self.weights.update(weights or {})
         self.vgg_path = vgg_path
+        self.syncnet_path = syncnet_path
         self.checkpoint_every = checkpoint_every
         self.time_limit = time_limit
         self.student_checkpoint = student_checkpoint
@@ -53,6 +54,7 @@ class DistillSettings(object):
                 "weights": dict(self.weights), "batch_size": self.batch_size, "lr": self.lr,
                 "seed": self.seed,
                 "vgg_sha256": sha256_file(self.vgg_path) if self.vgg_path else None,
+                "syncnet_sha256": sha256_file(self.syncnet_path) if self.syncnet_path else None,
                 "student_init_sha256": (sha256_file(self.student_checkpoint)
                                         if self.student_checkpoint else None)}
 
@@ -184,6 +186,28 @@ def split_indices(train_store: str, eval_store: Optional[str], holdout: float, s
     return train_idx, held[:eval_samples], train_store
 
 
+def sync_runs(train_store: str, train_idx) -> np.ndarray:
+    """Runs of five consecutive frames among the training samples, as rows of the training
+    tensors (which hold the samples `train_idx`, in order)."""
+    from edgec.calib.store import SampleStore
+    from edgec.distill.syncnet import SYNC_FRAMES, frame_runs
+
+    store = SampleStore(train_store)
+    positions = store.manifest.get("positions")
+    if not positions or len(positions) != store.count:
+        raise EdgecError("--syncnet: sample store %s does not record which clip and frame each "
+                         "sample is (stores made by the Wav2Lip reader do); the lip-sync term "
+                         "needs runs of %d consecutive frames" % (train_store, SYNC_FRAMES))
+    indices = np.arange(store.count) if train_idx is None else np.asarray(train_idx)
+    runs = frame_runs(positions, indices)
+    if len(runs) == 0:
+        raise EdgecError("--syncnet: the training samples of %s hold no run of %d consecutive "
+                         "frames of one clip: give --samples at least the number of frames in "
+                         "the data, so that whole clips are taken" % (train_store, SYNC_FRAMES))
+    row_of = {int(index): row for row, index in enumerate(indices)}
+    return np.vectorize(row_of.__getitem__)(runs).astype(np.int64)
+
+
 def resumable_state(settings: DistillSettings, out_dir: str, resume: bool):
     """The checkpoint to resume from (None for a new run), refusing before any work: a damaged
     or mismatched checkpoint, or a new run over an existing one."""
@@ -251,7 +275,12 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
                                block_channels(teacher, t_layers, example)).to(device)
     student.train()
     vgg = load_vgg16(settings.vgg_path).to(device) if settings.vgg_path else None
-    objective = DistillObjective(settings.weights, adapters, vgg)
+    syncnet = None
+    if settings.syncnet_path:
+        from edgec.distill.syncnet import load_syncnet
+
+        syncnet = load_syncnet(settings.syncnet_path).to(device)
+    objective = DistillObjective(settings.weights, adapters, vgg, syncnet)
     params = list(student.parameters()) + list(adapters.parameters())
     optimizer = torch.optim.Adam(params, lr=settings.lr, betas=(0.5, 0.999))
 
@@ -261,6 +290,7 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
     count = int(train[names[0]].shape[0])
     held = (load_store_tensors(held_store, names, device, held_idx)
             if held_idx is not None and len(held_idx) else None)
+    runs = sync_runs(train_store, train_idx) if "sync" in objective.active_terms() else None
     step, losses, seconds_before = 0, [], 0.0
     if state is not None:
         student.load_state_dict(state["student"])
@@ -300,7 +330,17 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
                     teacher_out = teacher(**feed)
                 teacher_feats = t_taps.take()
                 student_out = student(**feed)
-                total, values = objective(student_out, teacher_out, s_taps.take(), teacher_feats)
+                student_feats = s_taps.take()
+                sync_mel = sync_frames = None
+                if runs is not None:
+                    pick = torch.randint(0, len(runs), (max(1, settings.batch_size // 5),),
+                                         generator=generator)
+                    rows = torch.from_numpy(runs[pick.numpy()]).to(device)
+                    sync_frames = student(**{n: train[n][rows.reshape(-1)] for n in names})
+                    sync_mel = train["mel"][rows[:, 0]]
+                    s_taps.take()  # the sync pass's block outputs are not distilled
+                total, values = objective(student_out, teacher_out, student_feats, teacher_feats,
+                                          sync_mel, sync_frames)
                 if not torch.isfinite(total):
                     raise EdgecError("distillation diverged at step %d (loss %s): lower --lr; "
                                      "the last checkpoint (%s) is intact"
@@ -348,7 +388,9 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
         ("objective", {"weights": dict(settings.weights), "terms": objective.active_terms(),
                        "cd_layers": list(zip(s_layers, t_layers))}),
         ("settings", {"batch_size": settings.batch_size, "lr": settings.lr,
-                      "seed": settings.seed, "vgg": settings.vgg_path}),
+                      "seed": settings.seed, "vgg": settings.vgg_path,
+                      "syncnet": settings.syncnet_path,
+                      "sync_windows": int(len(runs)) if runs is not None else None}),
         ("final_losses", losses[-1] if losses else None),
         ("student_vs_teacher", quality),
         ("student_weights", os.path.join(out_dir, artifacts.DISTILL_STUDENT)),

@@ -171,7 +171,11 @@ def write_comparison(plan: ComparisonPlan, store_path: str, holdout: float, mode
     layout = plan.layout
     assert layout is not None and not plan.skipped, plan.skipped
     store = SampleStore(store_path)
-    indices = [int(i) for i in held_out_indices(store, holdout, rows)]
+    # Spread over the whole held-out split (its samples run clip by clip), so the rows show
+    # several clips rather than neighbouring frames of the first.
+    held = held_out_indices(store, holdout, store.count)
+    picks = np.unique(np.linspace(0, len(held) - 1, min(rows, len(held))).round().astype(int))
+    indices = [int(held[i]) for i in picks]
     feed = {name: value.astype(np.float32) for name, value in store.get(indices).items()}
     outputs = {}
     for precision in plan.precisions:
