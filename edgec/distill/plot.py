@@ -8,7 +8,7 @@ def plot_losses(record: Dict[str, object], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from edgec.fileio import atomic_write_bytes
+    from edgec.quant.plots import write_png
 
     losses = record["losses"]
     weights = record["objective"]["weights"]
@@ -32,10 +32,4 @@ def plot_losses(record: Dict[str, object], path: str) -> None:
     axis.set_title(title, fontsize=10)
     axis.grid(alpha=0.3, which="both")
     axis.legend(fontsize=8)
-    fig.tight_layout()
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_png(fig, path)

@@ -8,8 +8,6 @@ def plot_sensitivity(record: Dict[str, object], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from edgec.fileio import atomic_write_bytes
-
     results = record["results"]
     metric = results["metric"]
     unit = "dB" if metric == "psnr_db" else ""
@@ -60,10 +58,19 @@ def plot_sensitivity(record: Dict[str, object], path: str) -> None:
     bottom.set_title("Boundary sweep (the paper's analysis), both directions")
     bottom.legend(fontsize=8)
     bottom.grid(alpha=0.3)
-    fig.tight_layout()
+    write_png(fig, path)
+
+
+def write_png(fig, path: str, dpi: int = 110) -> None:
+    """The figure laid out, written atomically as a PNG, and closed."""
     import io
 
+    import matplotlib.pyplot as plt
+
+    from edgec.fileio import atomic_write_bytes
+
+    fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
