@@ -18,6 +18,8 @@ DEFAULT_HOLDOUT = 0.2
 DEFAULT_EVAL_SAMPLES = 512
 DEFAULT_SWEEP_BATCH = 32
 DEFAULT_BUDGET = "psnr>=40"
+# How activation thresholds are chosen (edgec.quant.ranges computes each).
+CALIBRATION_METHODS = ("max", "percentile", "entropy", "mse")
 
 
 def _file_key(path):

@@ -146,9 +146,11 @@ SAMPLES = OptionGroup("samples", lambda **v: edgec_settings.SampleSettings(**v),
 ])
 
 CALIBRATION = OptionGroup("calib", lambda **v: edgec_settings.CalibrationSettings(**v), [
-    Opt("--method", type=click.Choice(["max", "percentile", "entropy"]),
+    Opt("--method", type=click.Choice(list(edgec_settings.CALIBRATION_METHODS)),
         default="percentile", show_default=True,
-        help="How activation thresholds are chosen."),
+        help="How activation thresholds are chosen: the maximum, a percentile of |x|, "
+             "NVIDIA's entropy (KL) calibration, or the threshold of least quantization "
+             "error (mse)."),
     Opt("--percentile", type=click.FloatRange(50, 100),
         default=edgec_settings.DEFAULT_PERCENTILE, show_default=True),
     Opt("--holdout", type=click.FloatRange(0, 0.9), default=edgec_settings.DEFAULT_HOLDOUT,

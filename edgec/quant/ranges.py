@@ -1,4 +1,5 @@
-"""Activation thresholds from statistics: max, percentile, entropy (KL divergence).
+"""Activation thresholds from statistics: max, percentile, entropy (KL divergence), and least
+mean squared quantization error.
 
 A threshold T gives the symmetric INT8 scale T / 127. The histogram covers |x| on [0, absmax]
 in equal bins.
@@ -7,7 +8,8 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-METHODS = ("max", "percentile", "entropy")
+from edgec.settings import CALIBRATION_METHODS as METHODS  # noqa: F401 (re-exported)
+
 DEFAULT_METHOD = "percentile"
 DEFAULT_PERCENTILE = 99.99
 QUANT_LEVELS = 128  # |q| in 0..127 plus zero
@@ -27,55 +29,68 @@ def threshold_percentile(stats: Dict[str, object], percentile: float = DEFAULT_P
     return float(min(len(hist), index + 1) * width)
 
 
-def _smoothed(dist: np.ndarray, eps: float = 1e-4) -> np.ndarray:
-    """Move a little mass onto empty bins so KL divergence stays finite."""
-    zeros = dist == 0
-    n_zero = int(zeros.sum())
-    n_nonzero = dist.size - n_zero
-    if n_nonzero == 0:
-        return dist
-    out = dist.astype(np.float64).copy()
-    out[zeros] = eps
-    out[~zeros] -= eps * n_zero / n_nonzero
-    return np.maximum(out, 0.0)
-
-
 def _kl_at(hist: np.ndarray, i: int) -> float:
-    """KL(P || Q) for clipping the histogram at bin i: P the clipped distribution, Q its
-    128-level quantized version spread back over P's non-empty bins."""
+    """KL(P || Q) for clipping the histogram at bin i: P the first i bins with every count
+    beyond folded into the last one, Q the first i bins merged into 128 levels, each level's
+    count spread evenly over its non-empty bins. Infinite where Q misses mass P has (an empty
+    last bin receiving the outliers): such a clip is never chosen."""
     reference = hist[:i].copy()
-    reference[i - 1] += hist[i:].sum()  # outliers clipped onto the last bin
+    reference[i - 1] += hist[i:].sum()
     nonzero = hist[:i] != 0
-    edges = np.linspace(0, i, QUANT_LEVELS + 1).astype(np.int64)
-    sums = np.add.reduceat(hist[:i], edges[:-1])
-    counts = np.add.reduceat(nonzero.astype(np.float64), edges[:-1])
+    # Bin j belongs to level floor(j * 128 / i), as np.digitize over linspace(0, i, 129) puts it.
+    level = np.minimum((np.arange(i) * QUANT_LEVELS) // i, QUANT_LEVELS - 1)
+    sums = np.bincount(level, weights=hist[:i], minlength=QUANT_LEVELS)
+    counts = np.bincount(level, weights=nonzero.astype(np.float64), minlength=QUANT_LEVELS)
     per_bin = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
-    level = np.repeat(np.arange(QUANT_LEVELS), np.diff(edges))
     expanded = np.where(nonzero, per_bin[level], 0.0)
-    if expanded.sum() == 0:
+    if expanded.sum() == 0 or reference.sum() == 0:
         return np.inf
-    p = _smoothed(reference / reference.sum())
-    q = _smoothed(expanded / expanded.sum())
+    p = reference / reference.sum()
+    q = expanded / expanded.sum()
     mask = p > 0
-    return float(np.sum(p[mask] * np.log(p[mask] / np.maximum(q[mask], 1e-12))))
+    if np.any(q[mask] == 0):
+        return np.inf
+    return float(np.sum(p[mask] * np.log(p[mask] / q[mask])))
 
 
-def threshold_entropy(stats: Dict[str, object], coarse_step: int = 8) -> float:
-    """The clipping threshold minimising KL(P || Q) over bin edges (the method TensorRT's
-    entropy calibrator popularised). Searched every `coarse_step` bins, then bin by bin around
-    the best coarse edge: the same answer as a full search wherever KL is smooth, 6x faster."""
+def threshold_entropy(stats: Dict[str, object]) -> float:
+    """The clipping threshold minimising KL(P || Q), as NVIDIA's entropy calibration computes it
+    (TensorRT's EntropyCalibrator2 and ModelOpt's histogram calibrator): 2048 bins of |x|, every
+    clip from bin 128 to the last tried, the threshold the right edge of the best clip's last bin.
+    Before the search the zero bin's count is replaced by bin 1's, as ModelOpt does: after a ReLU
+    about half of all values are exactly zero (47-55% on the demo network's conv inputs), and
+    that spike, merged with its neighbours into the first level, otherwise dominates KL and
+    pulls every threshold down (1.6 to 14x below the maximum, and 15 dB on a trained student)."""
+    hist = np.asarray(stats["histogram"], dtype=np.float64).copy()
+    absmax = float(stats["absmax"])
+    n_bins = len(hist)
+    if absmax == 0 or hist.sum() == 0 or n_bins <= QUANT_LEVELS:
+        return absmax
+    hist[0] = hist[1]
+    divergences = [_kl_at(hist, i) for i in range(QUANT_LEVELS, n_bins + 1)]
+    best = QUANT_LEVELS + int(np.argmin(divergences))  # the first of equal minima
+    if not np.isfinite(divergences[best - QUANT_LEVELS]):
+        return absmax
+    return float(best * absmax / n_bins)
+
+
+def threshold_mse(stats: Dict[str, object]) -> float:
+    """The threshold whose symmetric INT8 quantization of |x| has the least mean squared error,
+    over the same candidates as entropy (every bin edge from bin 128 on): each bin's values are
+    taken at the bin's centre, rounded to the grid of step T/127 below T and clipped to T
+    above."""
     hist = np.asarray(stats["histogram"], dtype=np.float64)
     absmax = float(stats["absmax"])
     n_bins = len(hist)
-    if absmax == 0 or hist.sum() == 0:
+    if absmax == 0 or hist.sum() == 0 or n_bins <= QUANT_LEVELS:
         return absmax
-    candidates = list(range(QUANT_LEVELS, n_bins + 1, coarse_step))
-    if candidates[-1] != n_bins:
-        candidates.append(n_bins)
-    best = min(candidates, key=lambda i: _kl_at(hist, i))
-    fine = range(max(QUANT_LEVELS, best - coarse_step + 1), min(n_bins, best + coarse_step - 1) + 1)
-    best = min(fine, key=lambda i: (_kl_at(hist, i), i))
-    return float(best * absmax / n_bins)
+    width = absmax / n_bins
+    centres = (np.arange(n_bins) + 0.5) * width
+    candidates = np.arange(QUANT_LEVELS, n_bins + 1) * width
+    steps = (candidates / 127.0)[:, None]  # all candidates at once: (candidates, bins)
+    quantized = np.minimum(np.round(centres[None, :] / steps), 127) * steps
+    errors = ((centres[None, :] - quantized) ** 2) @ hist
+    return float(candidates[int(np.argmin(errors))])
 
 
 def thresholds(stats: Dict[str, object], methods: Sequence[str] = METHODS,
@@ -88,6 +103,8 @@ def thresholds(stats: Dict[str, object], methods: Sequence[str] = METHODS,
             out["percentile"] = threshold_percentile(stats, percentile)
         elif method == "entropy":
             out["entropy"] = threshold_entropy(stats)
+        elif method == "mse":
+            out["mse"] = threshold_mse(stats)
         else:
             raise ValueError("unknown calibration method %r" % method)
     return out
