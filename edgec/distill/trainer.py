@@ -80,16 +80,6 @@ def resolve_models(settings: DistillSettings):
     return teacher, student
 
 
-def pick_device(choice: str) -> str:
-    import torch
-
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise EdgecError("--device cuda: no CUDA device is visible to PyTorch here")
-    return choice
-
-
 def load_store_tensors(store_path: str, input_names: List[str], device: str, indices=None):
     """The store's model inputs (all samples, or `indices`) as float32 tensors on `device`:
     training draws random batches from the whole set."""
@@ -244,6 +234,7 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
                                          decoder_block_names)
     from edgec.distill.plot import plot_losses
     from edgec.progress import progress_bar
+    from edgec.quant.sweep_stage import pick_device
 
     teacher_entry, student_entry = resolve_models(settings)
     checkpoint_path = os.path.join(out_dir, artifacts.DISTILL_CHECKPOINT)
@@ -307,10 +298,12 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
     pending = {}  # type: Dict[str, List[float]]
     stopped = "finished"
 
+    identity = settings.identity()  # hashes the teacher file: once, not at every checkpoint
+
     def save(reason: str) -> None:
         elapsed = seconds_before + time.time() - start_time
         _save_torch(checkpoint_path, {
-            "format": "edgec-distill/1", "identity": settings.identity(), "step": step,
+            "format": "edgec-distill/1", "identity": identity, "step": step,
             "student": student.state_dict(), "adapters": adapters.state_dict(),
             "optimizer": optimizer.state_dict(), "losses": losses, "seconds": elapsed,
             "reason": reason})

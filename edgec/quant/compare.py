@@ -3,8 +3,8 @@ Wav2Lip compression paper's Figure 4, for the user's own model). Each output is 
 PSNR vs FP32; heat maps show where each precision's error lies (|output - FP32|, one colour scale
 for all of them, so FP16's near-black map reads against INT8's).
 
-The samples are the first held-out ones of the split the quality report uses: they chose no
-threshold. Only image models get a figure: the first output must be (batch, 3, H, W) and an
+The samples are spread over the held-out split the quality report uses (so the rows show
+several clips): they chose no threshold. Only image models get a figure: the first output must be (batch, 3, H, W) and an
 input must hold a picture of that size, 3 channels or Wav2Lip's 6 (masked target 0:3, reference
 3:6; the reference is shown, since the target's mouth is masked out)."""
 import io
@@ -122,17 +122,11 @@ def psnr_per_sample(reference: np.ndarray, candidate: np.ndarray, peak: float
                     ) -> List[Optional[float]]:
     """Each sample's PSNR (dB) against FP32, by the quality report's rules: identical outputs
     give PSNR_IDENTICAL, non-finite ones None."""
-    from edgec.quant.metrics import PSNR_IDENTICAL
+    from edgec.quant.metrics import psnr_from_mse
 
     diff = candidate.astype(np.float64) - reference.astype(np.float64)
-    values = []  # type: List[Optional[float]]
-    for mse in np.mean(diff.reshape(len(diff), -1) ** 2, axis=1):
-        if not math.isfinite(mse):
-            values.append(None)
-        else:
-            values.append(PSNR_IDENTICAL if mse <= 0
-                          else min(PSNR_IDENTICAL, 10 * math.log10(peak ** 2 / mse)))
-    return values
+    return [psnr_from_mse(float(mse), peak) if math.isfinite(mse) else None
+            for mse in np.mean(diff.reshape(len(diff), -1) ** 2, axis=1)]
 
 
 def figure_size(rows: int, image_columns: int, error_columns: int) -> Tuple[float, float]:

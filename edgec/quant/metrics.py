@@ -179,6 +179,11 @@ class Reference(object):
         return ssim.sum(dim=(0, 1)).sum(1) / (ssim.numel() // ssim.shape[2])
 
 
+def psnr_from_mse(mse: float, peak: float) -> float:
+    """PSNR in dB for a finite mean squared error; identical outputs give PSNR_IDENTICAL."""
+    return PSNR_IDENTICAL if mse <= 0 else min(PSNR_IDENTICAL, 10 * math.log10(peak ** 2 / mse))
+
+
 def ssim_per_sample(x: torch.Tensor, y: torch.Tensor, peak: float) -> torch.Tensor:
     """Mean SSIM per sample for (B, C, H, W) tensors (11x11 Gaussian window, sigma 1.5)."""
     return Reference(x, peak).ssim_per_sample(y)
@@ -237,8 +242,7 @@ class QualitySums(object):
             # Inf or NaN outputs (an FP16 overflow, say): no number, and no budget is met.
             return {"psnr_db": None, "ssim": None, "max_abs_error": None, "nonfinite": True,
                     "samples": self.samples}
-        psnr = PSNR_IDENTICAL if mse <= 0 else min(PSNR_IDENTICAL,
-                                                   10 * math.log10(peak ** 2 / mse))
+        psnr = psnr_from_mse(mse, peak)
         return {"psnr_db": round(psnr, 4),
                 "ssim": (round(self.ssim_sum / self.ssim_samples, 6) if self.ssim_samples
                          else None),
