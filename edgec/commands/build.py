@@ -38,7 +38,8 @@ DEMO_NOTE = ("demo default: building the shipped demo network (lite-wav2lip dist
 def build(source, samples, calib, sweep, bundle_path, out_dir, engine, progress, as_json):
     """From checkpoint to deployable bundle: export, calibrate, sweep (MIX), quantize and pack,
     reusing every stage whose inputs are unchanged. With no --model and no --data, builds the
-    built-in demo (lite-wav2lip on a small shipped calibration set)."""
+    built-in demo: the shipped trained demo network (lite-wav2lip) on the calibration set
+    shipped with it."""
     if bundle_path:
         _refuse_workstation_options()
         from edgec.runtime.bundle_build import build_from_bundle
