@@ -18,8 +18,12 @@ DEFAULT_HOLDOUT = 0.2
 DEFAULT_EVAL_SAMPLES = 512
 DEFAULT_SWEEP_BATCH = 32
 DEFAULT_BUDGET = "psnr>=40"
-# How activation thresholds are chosen (edgec.quant.ranges computes each).
-CALIBRATION_METHODS = ("max", "percentile", "entropy", "mse")
+# How activation thresholds are chosen: from each tensor's statistics (edgec.quant.ranges), or
+# by the model's output error (edgec.quant.output_search; needs the PyTorch model).
+STATISTIC_METHODS = ("max", "percentile", "entropy", "mse")
+CALIBRATION_METHODS = STATISTIC_METHODS + ("output",)
+# Per-sample PSNR percentiles every quality result reports (budget terms psnr_pN).
+PSNR_PERCENTILES = (1, 5, 10, 25, 50)
 
 
 def _file_key(path):

@@ -25,7 +25,8 @@ DEMO_NOTE = ("demo default: building the shipped demo network (lite-wav2lip dist
                "help": "Quality budget for the MIX plan (see `edgec sweep --help`). Default "
                        "psnr>=40; the demo uses psnr>=46 (an RMS error of about one 8-bit "
                        "grey level for the demo network)."},
-       eval_samples={"help": "Held-out samples the sweep and the quality report use."},
+       eval_samples={"help": "At most this many samples of the selection split (the sweep "
+                             "chooses on it) and of the test split (every quality figure)."},
        device={"help": "Where the sweep's evaluator runs."})
 @click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False), default=None,
               help="On the device: verify and unpack this bundle, then build its engine "
@@ -50,13 +51,15 @@ def build(source, samples, calib, sweep, bundle_path, out_dir, engine, progress,
             return
         _print_engine(sidecar, out_dir)
         return
-    from edgec.pipeline.build import DEMO_BUDGET, demo_settings, run_build
+    from edgec.pipeline.build import DEMO_BUDGET, DEMO_HOLDOUT, demo_settings, run_build
 
     say = say_on_stderr(as_json)
     demo = not source.given and not samples.data_dir
     if demo:
         say(DEMO_NOTE)
         source, samples = demo_settings()
+        if not given_on_command_line(["holdout"]):
+            calib.holdout = DEMO_HOLDOUT
     if sweep.budget is None:
         sweep.budget = DEMO_BUDGET if demo else settings.DEFAULT_BUDGET
     sweep.check_budget()

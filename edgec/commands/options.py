@@ -149,21 +149,26 @@ CALIBRATION = OptionGroup("calib", lambda **v: edgec_settings.CalibrationSetting
     Opt("--method", type=click.Choice(list(edgec_settings.CALIBRATION_METHODS)),
         default="percentile", show_default=True,
         help="How activation thresholds are chosen: the maximum, a percentile of |x|, "
-             "NVIDIA's entropy (KL) calibration, or the threshold of least quantization "
-             "error (mse)."),
+             "NVIDIA's entropy (KL) calibration, the threshold of least quantization "
+             "error of the tensor (mse), or of least error of the model's output with that "
+             "layer INT8 (output; needs --model)."),
     Opt("--percentile", type=click.FloatRange(50, 100),
         default=edgec_settings.DEFAULT_PERCENTILE, show_default=True),
     Opt("--holdout", type=click.FloatRange(0, 0.9), default=edgec_settings.DEFAULT_HOLDOUT,
         show_default=True,
-        help="Fraction of samples kept out of calibration for quality evaluation."),
+        help="Fraction of samples kept out of calibration, halved into the selection split "
+             "(the sweep chooses on it) and the test split (every quality figure)."),
 ])
 
 SWEEP = OptionGroup("sweep", lambda **v: edgec_settings.SweepSettings(**v), [
     Opt("--budget", default=edgec_settings.DEFAULT_BUDGET, show_default=True,
         help="Quality the plan must keep vs FP32: psnr>=35, ssim>=0.98, psnr>=fp16-0.5 "
-             "(within 0.5 dB of all-FP16); join terms with commas."),
+             "(within 0.5 dB of all-FP16), psnr_p5>=38 (5th percentile of per-sample PSNR; "
+             "p1 p5 p10 p25 p50), maxerr<=0.25 (largest absolute error), region_psnr>=40 "
+             "(Wav2Lip family: the generated lower half of the face); join terms with commas."),
     Opt("--eval-samples", type=click.IntRange(1), default=edgec_settings.DEFAULT_EVAL_SAMPLES,
-        show_default=True, help="Held-out samples each configuration is evaluated on."),
+        show_default=True, help="At most this many samples of the selection split (each "
+                                "configuration) and of the test split (the reported figures)."),
     Opt("--batch-size", type=click.IntRange(1), default=edgec_settings.DEFAULT_SWEEP_BATCH,
         show_default=True),
     Opt("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",

@@ -45,9 +45,17 @@ def print_data_summary(summary):
 
 def format_metrics(metrics):
     # type: (Dict[str, Any]) -> str
+    if metrics.get("psnr_db") is None:
+        return "non-finite outputs"
     text = "PSNR %.2f dB" % metrics["psnr_db"]
     if metrics.get("ssim") is not None:
         text += ", SSIM %.5f" % metrics["ssim"]
+    if metrics.get("psnr_p5_db") is not None:
+        text += ", p5 %.2f dB" % metrics["psnr_p5_db"]
+    if metrics.get("region_psnr_db") is not None:
+        text += ", region %.2f dB" % metrics["region_psnr_db"]
+    if metrics.get("max_abs_error") is not None:
+        text += ", max error %.4f" % metrics["max_abs_error"]
     return text
 
 
@@ -60,15 +68,14 @@ def print_quality(report):
                   report["int8_layers"],
                   ", %.1f%% of MACs in INT8" % (100 * report["int8_mac_share"])
                   if report.get("int8_mac_share") is not None else ""))
-    click.echo("  quality vs FP32 (ONNX Runtime, %d held-out samples): PSNR %.2f dB, SSIM %s, "
-               "max error %.4f" % (ort["samples"], ort["psnr_db"], ort["ssim"],
-                                   ort["max_abs_error"]))
+    click.echo("  quality vs FP32 (ONNX Runtime, %d samples of the test split): %s"
+               % (ort["samples"], format_metrics(ort)))
     if "evaluator_vs_onnxruntime" in quality:
         agree = quality["evaluator_vs_onnxruntime"]
         click.echo("  fast evaluator vs ONNX Runtime: PSNR %.1f dB, max difference %.2e"
                    % (agree["psnr_db"], agree["max_abs_error"]))
     compare = report.get("compare")
     if compare:
-        click.echo("  %s" % (compare["skipped"] or "wrote %s: %s on held-out samples"
+        click.echo("  %s" % (compare["skipped"] or "wrote %s: %s on test-split samples"
                              % (compare["path"], " | ".join(p.upper()
                                                             for p in compare["precisions"]))))

@@ -22,7 +22,7 @@ from edgec.commands.output import emit_json, print_quality, print_stage_log
 def quantize(source, samples, calib, precision, plan_path, eval_samples, out_dir, progress,
              as_json):
     """Write model.<precision>.onnx (Q/DQ INT8, FP16 casts) and its quality vs FP32 on
-    held-out samples (quality.json), running export and calibration first when needed."""
+    the test split (quality.json), running export and calibration first when needed."""
     from edgec.pipeline.jobs import run_quantize
 
     report = run_quantize(source, samples, calib, precision, plan_path, eval_samples, out_dir,

@@ -25,12 +25,19 @@ def sweep(source, samples, calib, ranges_path, sweep, out_dir, progress, as_json
     if as_json:
         emit_json(record)
         return
-    selection = record["selection"]
-    click.echo("budget %s on %d held-out samples: all FP16 %s, all INT8 %s"
+    selection, test = record["selection"], record["test"]
+    click.echo("budget %s, chosen on the selection split (%d samples): all FP16 %s; all INT8 %s"
                % (record["budget"], record["samples"], format_metrics(record["all_fp16"]),
                   format_metrics(record["all_int8"])))
-    click.echo("plan: %d FP16 layers %s, %.1f%% of MACs in INT8, %s (verified)"
+    click.echo("plan: %d FP16 layers %s, %.1f%% of MACs in INT8; selection split %s"
                % (len(selection["fp16_layers"]), selection["fp16_layers"],
                   100 * selection["int8_mac_share"], format_metrics(selection["metrics"])))
+    click.echo("test split (%d samples, chose nothing): plan %s; all FP16 %s; all INT8 %s"
+               % (test["split"]["samples"], format_metrics(test["plan"]),
+                  format_metrics(test["all_fp16"]), format_metrics(test["all_int8"])))
+    if not test["meets_budget"]:
+        click.echo("warning: the plan meets %s on the selection split but not on the test "
+                   "split: more evaluation samples (--eval-samples, -n) make the choice "
+                   "hold" % record["budget"], err=True)
     click.echo("wrote %s, sensitivity.json and sensitivity.png" % record["plan"])
     print_stage_log(record["stages"])

@@ -24,6 +24,18 @@ class InputSpec:
     dtype: str = "float32"
 
 
+@dataclass(frozen=True)
+class QualityRegion:
+    """Rows of the first output scored on their own (budget term region_psnr), as fractions of
+    its height."""
+    name: str
+    first: float
+    stop: float
+
+    def rows(self) -> Tuple[float, float]:
+        return (self.first, self.stop)
+
+
 @dataclass
 class ModelEntry:
     name: str
@@ -41,6 +53,9 @@ class ModelEntry:
     # error (the registry sets it: an entry cannot import the zoo it is part of).
     zoo_entries: Optional[Callable[[], Sequence["ModelEntry"]]] = field(
         default=None, repr=False, compare=False)
+
+    # The part of the output the quality report also scores alone (None: the whole output).
+    quality_region: Optional[QualityRegion] = None
 
     # -- export --
     # The ONNX opset the model exports at; a variant may need a newer one (the exporter raises

@@ -1,7 +1,7 @@
 """The built-in models (edgec.models.registry looks them up). Importing this module does not
 import torch (the model code loads when a model is built), so listing and stage caching stay
 fast."""
-from edgec.models.entry import InputSpec, ModelEntry
+from edgec.models.entry import InputSpec, ModelEntry, QualityRegion
 
 
 def _wav2lip_factory(width: float, residual: bool):
@@ -20,6 +20,9 @@ def _wav2lip_layer_name(module_path: str) -> str:
 
 # Wav2Lip inputs: one mel window per frame, normalised to [-4, 4]; two RGB frames in [0, 1].
 WAV2LIP_INPUTS = [InputSpec("mel", (1, 80, 16), -4.0, 4.0), InputSpec("face", (6, 96, 96))]
+# The rows Wav2Lip generates: its target input has the lower half masked out, the upper half is
+# near a copy of the input and dilutes a whole-face PSNR.
+WAV2LIP_REGION = QualityRegion("lower half of the face (the mouth the model generates)", 0.5, 1.0)
 
 ENTRIES = []
 
@@ -28,14 +31,14 @@ ENTRIES.append(ModelEntry(
     summary="Wav2Lip generator (teacher)",
     factory=_wav2lip_factory(1.0, True),
     inputs=WAV2LIP_INPUTS, outputs=["output"],
-    layer_namer=_wav2lip_layer_name, data_family="wav2lip"))
+    layer_namer=_wav2lip_layer_name, data_family="wav2lip", quality_region=WAV2LIP_REGION))
 
 ENTRIES.append(ModelEntry(
     name="lite-wav2lip",
     summary="Lite Wav2Lip student: x0.25 channels, no residual blocks",
     factory=_wav2lip_factory(0.25, False),
     inputs=WAV2LIP_INPUTS, outputs=["output"],
-    layer_namer=_wav2lip_layer_name, data_family="wav2lip"))
+    layer_namer=_wav2lip_layer_name, data_family="wav2lip", quality_region=WAV2LIP_REGION))
 
 
 # LivePortrait (src/config/models.yaml of the public project). Released weights are one file per

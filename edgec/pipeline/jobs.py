@@ -58,4 +58,4 @@ def run_sweep(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
     return {"plan": plan_path, "selection": results["selection"],
             "all_fp16": results["all_fp16"], "all_int8": results["all_int8"],
             "budget": results["budget"]["text"], "samples": record["settings"]["samples"],
-            "stages": runner.log}
+            "test": results["test"], "stages": runner.log}

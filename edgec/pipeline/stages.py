@@ -86,16 +86,24 @@ def _samples_key(store_path: str) -> str:
 
 
 def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str,
-                    calib: CalibrationSettings, progress: bool = True) -> str:
+                    calib: CalibrationSettings, progress: bool = True,
+                    source: Optional[ModelSource] = None) -> str:
+    """`source`: the PyTorch model, for the output method (its weights join the key)."""
     out = runner.out_dir
     ranges = os.path.join(out, artifacts.RANGES_JSON)
     key = dict(calib.key(), onnx=file_key(onnx_path), samples=_samples_key(store_path))
+    output_method = calib.method == "output"
+    if output_method:
+        key["model"] = source.key() if source is not None else None
 
     def work():
         from edgec.quant.calibrate import calibrate
 
         calibrate(onnx_path, store_path, out, calib.method, calib.percentile, calib.holdout,
-                  progress=progress)
+                  progress=progress,
+                  entry=source.entry if output_method and source is not None else None,
+                  checkpoint=source.checkpoint if output_method and source is not None
+                  else None)
     runner.run("calibrate", key, [ranges, os.path.join(out, artifacts.CALIB_CACHE)], work)
     return ranges
 
@@ -133,7 +141,7 @@ def calibrated_model(runner: StageRunner, source: ModelSource, samples: SampleSe
         if os.path.abspath(ranges_path) != os.path.abspath(target):
             shutil.copyfile(ranges_path, target)
         return CalibratedModel(onnx_file, store, summary, target)
-    ranges = stage_calibrate(runner, onnx_file, store, calib, progress)
+    ranges = stage_calibrate(runner, onnx_file, store, calib, progress, source)
     return CalibratedModel(onnx_file, store, summary, ranges)
 
 
@@ -180,7 +188,7 @@ def stage_sweep(runner: StageRunner, source: ModelSource, model: CalibratedModel
 def stage_compare(runner: StageRunner, model: CalibratedModel, holdout: float, label: str,
                   precisions: Optional[List[str]] = None) -> Dict[str, object]:
     """compare.png for `precisions` (None: every precision whose model file is current for this
-    calibration), on the quality report's held-out samples. A model whose output is not an
+    calibration), on the quality report's test split. A model whose output is not an
     image gets no figure, and the stage log and the returned record say why."""
     from edgec.quant.compare import COMPARE_ROWS, ComparisonPlan, write_comparison
     from edgec.quant.quality_files import current_precisions

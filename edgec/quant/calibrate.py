@@ -3,6 +3,7 @@ written as `ranges.json` (statistics, thresholds per method) and `calib.cache` (
 import os
 from typing import Dict, Optional
 
+import numpy as np
 import onnx
 
 from edgec import artifacts
@@ -11,7 +12,9 @@ from edgec.calib.store import SampleStore
 from edgec.exporter.onnx_layers import quantizable_nodes
 from edgec.fileio import atomic_write_json, sha256_file
 from edgec.quant.observe import HIST_BINS, ActivationObserver
-from edgec.quant.ranges import DEFAULT_PERCENTILE, METHODS, scale_from_threshold, thresholds
+from edgec.quant.ranges import (DEFAULT_PERCENTILE, METHODS, STATISTIC_METHODS,
+                                scale_from_threshold, thresholds)
+from edgec.quant.splits import CALIBRATION, SPLIT_SEED, split_all, split_indices
 from edgec.versions import library_versions
 
 DEFAULT_HOLDOUT = 0.2
@@ -25,25 +28,35 @@ def layer_tensors(model: onnx.ModelProto) -> Dict[str, Dict[str, str]]:
 
 def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "percentile",
               percentile: float = DEFAULT_PERCENTILE, holdout: float = DEFAULT_HOLDOUT,
-              split_seed: int = 0, batch_size: int = 64, progress: bool = True,
-              cache_header: str = DEFAULT_CALIB_CACHE_HEADER) -> Dict[str, object]:
+              batch_size: int = 64, progress: bool = True,
+              cache_header: str = DEFAULT_CALIB_CACHE_HEADER, entry=None,
+              checkpoint: Optional[str] = None) -> Dict[str, object]:
+    """`entry`, `checkpoint`: the PyTorch model, which the output method needs."""
     if method not in METHODS:
         raise ValueError("unknown method %r" % method)
+    if method == "output" and entry is None:
+        from edgec.errors import EdgecError
+
+        raise EdgecError("--method output scores thresholds by the model's output error with "
+                         "the PyTorch model: give --model (an ONNX file alone cannot)")
     model = onnx.load(onnx_path)
     store = SampleStore(store_path)
-    calib_idx, holdout_idx = store.split(holdout, split_seed)
-    if len(calib_idx) == 0:
-        calib_idx = holdout_idx  # too few samples to hold any out
+    splits = split_all(store.count, holdout)
+    calib_idx = split_indices(store, holdout, CALIBRATION)
     observer = ActivationObserver(model)
     stats = observer.collect(store, calib_idx, batch_size, progress)
     tensors = {}
-    for name, entry in stats.items():
-        entry = dict(entry)
-        entry["thresholds"] = thresholds(entry, METHODS, percentile)
-        tensors[name] = entry
-    scales = {name: scale_from_threshold(entry["thresholds"][method])
-              for name, entry in tensors.items()}
+    for name, stat in stats.items():
+        stat = dict(stat)
+        stat["thresholds"] = thresholds(stat, STATISTIC_METHODS, percentile)
+        tensors[name] = stat
     layers = layer_tensors(model)
+    search = None
+    if method == "output":
+        search = output_method(model, tensors, layers, store, calib_idx, entry, checkpoint,
+                               percentile, progress)
+    scales = {name: scale_from_threshold(stat["thresholds"][method])
+              for name, stat in tensors.items()}
     missing = [n for n, t in layers.items() if t["input"] not in scales]
     if missing:
         raise RuntimeError("no statistics for the inputs of layers %s" % missing)
@@ -52,18 +65,57 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
         "model": {"onnx": os.path.basename(onnx_path), "sha256": sha256_file(onnx_path)},
         "samples": {"store": os.path.basename(os.path.normpath(store_path)),
                     "count": store.count, "calibration": len(calib_idx),
-                    "held_out": len(holdout_idx), "holdout_fraction": holdout,
-                    "split_seed": split_seed, "sha256": store.manifest.get("sha256"),
+                    "held_out": store.count - len(calib_idx),
+                    "splits": {name: len(ix) for name, ix in splits.items()},
+                    "holdout_fraction": holdout,
+                    "split_seed": SPLIT_SEED, "sha256": store.manifest.get("sha256"),
                     "sampling_seed": store.manifest.get("seed"),
                     "source": store.manifest.get("source")},
         "method": method, "percentile": percentile, "histogram_bins": HIST_BINS,
         "histogram": "counts of |x| in equal bins over [0, absmax]",
-        "layers": layers, "tensors": tensors,
+        "layers": layers, "tensors": tensors, "output_search": search,
         "versions": library_versions(("onnx", "onnxruntime", "numpy")),
     }
     atomic_write_json(os.path.join(out_dir, artifacts.RANGES_JSON), record)
     artifacts.write_calib_cache(os.path.join(out_dir, artifacts.CALIB_CACHE), scales, cache_header)
     return record
+
+
+def output_method(model, tensors, layers, store, calib_idx, entry, checkpoint, percentile,
+                  progress):
+    """Adds thresholds["output"] to every tensor: the output-error search's for the tensors a
+    layer quantizes; the mse threshold for the others (no Q/DQ reads them; TensorRT's implicit
+    INT8 cache does). Returns what the search did, for ranges.json."""
+    from edgec.quant.output_search import (SEARCH_SAMPLES, candidate_thresholds,
+                                           search_output_thresholds)
+    from edgec.quant.fakequant import build_evaluator
+    from edgec.quant.spec import QuantSpec
+    from edgec.quant.sweep_stage import pick_device
+    import torch
+
+    provisional = {"method": "mse", "tensors": tensors, "model": {"sha256": None},
+                   "samples": {"calibration": len(calib_idx)}, "percentile": percentile}
+    spec = QuantSpec.from_onnx(model, provisional)
+    device = pick_device("auto")
+    evaluator = build_evaluator(entry, spec, checkpoint, device)
+    inputs = {t["input"] for t in layers.values()}
+    candidates = {name: candidate_thresholds(tensors[name]["thresholds"],
+                                             tensors[name]["absmax"]) for name in sorted(inputs)}
+    picked = np.asarray(calib_idx)[np.linspace(0, len(calib_idx) - 1,
+                                               min(SEARCH_SAMPLES, len(calib_idx))).round()
+                                   .astype(int)]
+    names = [i.name for i in entry.inputs]
+    batches = [[torch.from_numpy(np.ascontiguousarray(b[n], dtype=np.float32)).to(device)
+                for n in names] for b in store.batches(np.unique(picked), 16)]
+    start = {name: stat["thresholds"]["mse"] for name, stat in tensors.items()}
+    found = search_output_thresholds(evaluator, spec, start, candidates, batches, progress)
+    for name, stat in tensors.items():
+        by_method = stat["thresholds"]
+        by_method["output"] = found[name]["threshold"] if name in found else by_method["mse"]
+    return {"tensors": found, "samples": int(len(np.unique(picked))), "device": device,
+            "others": "mse threshold (tensors no quantized layer reads)",
+            "scored": "summed squared error of the model output vs FP32, every layer INT8, "
+                      "tensors searched in graph order from their mse thresholds"}
 
 
 def load_ranges(path: str) -> Dict[str, object]:

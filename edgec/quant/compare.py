@@ -1,11 +1,11 @@
-"""compare.png: a few held-out samples through every precision's ONNX file side by side (the
+"""compare.png: a few test-split samples through every precision's ONNX file side by side (the
 Wav2Lip compression paper's Figure 4, for the user's own model). Each output is labelled with its
 PSNR vs FP32; heat maps show where each precision's error lies (|output - FP32|, one colour scale
 for all of them, so FP16's near-black map reads against INT8's).
 
-The samples are spread over the held-out split the quality report uses (so the rows show
-several clips): they chose no threshold. Only image models get a figure: the first output must be (batch, 3, H, W) and an
-input must hold a picture of that size, 3 channels or Wav2Lip's 6 (masked target 0:3, reference
+The samples are spread over the test split the quality report uses (so the rows show several
+clips; nothing was chosen on them). Only image models get a figure: the first output must be
+(batch, 3, H, W) and an input must hold a picture of that size, 3 channels or Wav2Lip's 6 (masked target 0:3, reference
 3:6; the reference is shown, since the target's mouth is masked out)."""
 import io
 import math
@@ -16,7 +16,7 @@ import numpy as np
 
 from edgec import artifacts
 
-COMPARE_ROWS = 4  # held-out samples shown
+COMPARE_ROWS = 4  # test-split samples shown
 SKIPPED = artifacts.COMPARE_PNG + " skipped: "
 DPI = 110
 
@@ -153,21 +153,21 @@ def _as_rgb(chw: np.ndarray) -> np.ndarray:
 
 def write_comparison(plan: ComparisonPlan, store_path: str, holdout: float, model_label: str,
                      rows: int = COMPARE_ROWS) -> Dict[str, object]:
-    """Run the plan's ONNX files on the held-out samples in ONNX Runtime and write compare.png.
+    """Run the plan's ONNX files on test-split samples in ONNX Runtime and write compare.png.
     Returns plan.record() with the numbers the labels show: samples, peak, per-sample PSNR and
     maximum error per precision."""
     from edgec.calib.store import SampleStore
     from edgec.quant.metrics import output_peak
-    from edgec.quant.quantize import held_out_indices
+    from edgec.quant.splits import TEST, split_indices
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
     plan.read_layout()
     layout = plan.layout
     assert layout is not None and not plan.skipped, plan.skipped
     store = SampleStore(store_path)
-    # Spread over the whole held-out split (its samples run clip by clip), so the rows show
+    # Spread over the whole test split (its samples run clip by clip), so the rows show
     # several clips rather than neighbouring frames of the first.
-    held = held_out_indices(store, holdout, store.count)
+    held = split_indices(store, holdout, TEST)
     picks = np.unique(np.linspace(0, len(held) - 1, min(rows, len(held))).round().astype(int))
     indices = [int(held[i]) for i in picks]
     feed = {name: value.astype(np.float32) for name, value in store.get(indices).items()}
@@ -236,7 +236,7 @@ def _draw(plan: ComparisonPlan, model_label: str, indices: List[int], context: n
     bar.set_label("|output - FP32|, worst of R, G, B", fontsize=8)
     bar.ax.tick_params(labelsize=7)
     reference = outputs["fp32"]
-    title = "%s: %s on %d held-out samples, PSNR vs FP32" % (
+    title = "%s: %s on %d test-split samples, PSNR vs FP32" % (
         model_label, " | ".join(p.upper() for p in plan.precisions), len(indices))
     if plan.missing:
         title += "; not built: %s (no %s)" % (", ".join(p.upper() for p in plan.missing),

@@ -156,6 +156,7 @@ class SwitchableConv(nn.Module):
                              torch.from_numpy(q.astype(np.float32)) * w_scale
                              * torch.tensor(self.act_scale, dtype=torch.float32))
         self.register_buffer("out_scale", (w_scale.reshape(-1) * float(layer.act_scale)))
+        self.register_buffer("w_scale", w_scale)
         # Rounded copies made once (converting per call cost a third of a GPU sweep).
         self.register_buffer("weight_half_float", weight.half().float())
         self.register_buffer("bias_half_float",
@@ -166,6 +167,15 @@ class SwitchableConv(nn.Module):
         self.residual_is_input = False  # the Add reads this conv's own input
         # The switch that alone reads this one's output (a plain list: not a submodule).
         self.next_switch = []  # type: List[SwitchableConv]
+
+    def set_act_scale(self, scale: float) -> None:
+        """Another input scale, computed as the constructor computes it (the same floats as an
+        evaluator built with it): the output-error threshold search tries several per layer."""
+        self.act_scale = float(scale)
+        self.weight_codes_scaled = (self.weight_int * self.w_scale
+                                    * torch.tensor(self.act_scale, dtype=torch.float32,
+                                                   device=self.w_scale.device))
+        self.out_scale = self.w_scale.reshape(-1) * self.act_scale
 
     def _conv(self, x, weight, bias):
         fn = {(False, 1): F.conv1d, (False, 2): F.conv2d, (False, 3): F.conv3d,

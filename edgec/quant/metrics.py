@@ -3,13 +3,23 @@
 PSNR is computed from the mean squared error over the whole evaluation set, with the peak taken
 as the FP32 reference's value range (1.0 for Wav2Lip's sigmoid output); identical outputs are
 reported as 200 dB. SSIM uses an 11x11 Gaussian window (sigma 1.5) per channel on 2-D outputs.
+
+The mean hides artifacts (one bad sample among hundreds barely moves it), so results also carry
+per-sample PSNR percentiles (the low tail: psnr_p1_db, psnr_p5_db, ...; numpy's linear
+interpolation over the samples' PSNRs) and, for models that declare one, the PSNR of a region of
+the output (Wav2Lip's lower half: the mouth it generates; the upper half is copied from its
+input and dilutes the error).
 """
 import functools
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
 
 import torch
 from torch.nn import functional as F
+
+from edgec.settings import PSNR_PERCENTILES
 
 PSNR_IDENTICAL = 200.0
 
@@ -82,13 +92,33 @@ def _blur_on(device: torch.device) -> GaussianBlur:
     return GaussianBlur(device)
 
 
-def _error_sums(diff: torch.Tensor) -> List[torch.Tensor]:
-    """[sum of squares, max absolute value] of a fresh difference tensor (squared in place),
-    float64. The squares are summed in float32 along the first dim, then in float64."""
+def _error_sums(diff: torch.Tensor, sample_dim: int, rows: Optional[Tuple[int, int]],
+                row_dim: int) -> List[torch.Tensor]:
+    """[max absolute value (1), per-sample sums of squares (B)(, per-sample sums of squares over
+    rows r0:r1 of `row_dim` (B))] of a fresh difference tensor (squared in place), float64. The
+    squares are summed in float32 over contiguous stretches, then in float64."""
     low, high = torch.aminmax(diff)  # one pass; no |diff| tensor
-    max_err = torch.maximum(-low, high).double()
+    max_err = torch.maximum(-low, high).double().reshape(1)
     squares = diff.mul_(diff)
-    return [squares.sum(dim=0).sum(dtype=torch.float64), max_err]
+
+    def per_sample(t):
+        if sample_dim == 0:  # batch first: each sample's values are contiguous
+            return t.reshape(t.shape[0], -1).sum(dim=1, dtype=torch.float64)
+        lead = t.sum(dim=tuple(range(sample_dim)))  # pixel-major: the leading dims first
+        return lead.reshape(lead.shape[0], -1).double().sum(dim=1)
+
+    sums = [max_err, per_sample(squares)]
+    if rows is not None:
+        sums.append(per_sample(squares.narrow(row_dim, rows[0], rows[1] - rows[0])))
+    return sums
+
+
+def region_rows(region: Optional[Tuple[float, float]], height: int) -> Optional[Tuple[int, int]]:
+    """Rows [r0, r1) of an output of `height` rows covered by a region given as fractions."""
+    if region is None:
+        return None
+    first, stop = int(round(region[0] * height)), int(round(region[1] * height))
+    return (first, stop) if stop > first else None
 
 
 class Reference(object):
@@ -96,10 +126,17 @@ class Reference(object):
     (a sweep compares each batch with a hundred configurations): for image outputs, the
     outputs centred and stored pixel-major, and their SSIM moments."""
 
-    def __init__(self, tensor: torch.Tensor, peak: float):
+    def __init__(self, tensor: torch.Tensor, peak: float,
+                 region: Optional[Tuple[float, float]] = None):
         tensor = torch.as_tensor(tensor).float()
         self.peak = peak
         self.device = tensor.device
+        self.batch = tensor.shape[0]
+        self.per_sample = tensor[0].numel() if self.batch else 0
+        self.rows = region_rows(region, tensor.shape[2]) if tensor.dim() == 4 else None
+        # elements per sample inside the region
+        self.region_per_sample = (self.per_sample // tensor.shape[2] * (self.rows[1] - self.rows[0])
+                                  if self.rows else 0)
         self.has_ssim = tensor.dim() == 4 and min(tensor.shape[2:]) >= 11
         if not self.has_ssim:
             self.tensor = tensor
@@ -139,14 +176,26 @@ class Reference(object):
         return out.reshape(out.shape[0], out.shape[1], count, batch, channels).unbind(2)
 
     def numbers(self, candidate: torch.Tensor) -> torch.Tensor:
-        """[sum of squared errors, max absolute error(, sum of per-sample SSIM)] of a batch of
-        candidate outputs, float64 on the device."""
+        """[max absolute error, sum of per-sample SSIM (0 without SSIM), per-sample sums of
+        squared errors (B), per-sample sums over the region (B, with a region only)] of a batch
+        of candidate outputs, one float64 tensor on the device (read with split_numbers)."""
         candidate = torch.as_tensor(candidate).float().to(self.device)
         if not self.has_ssim:
-            return torch.stack(_error_sums(candidate - self.tensor))
-        stack, maps = self._centred_stack(candidate)
-        errors = _error_sums(maps[0] - self.xc)  # the centre cancels
-        return torch.stack(errors + [self._ssim(stack, maps).double().sum()])
+            errors = _error_sums(candidate - self.tensor, 0, self.rows, 2)
+            ssim = torch.zeros(1, dtype=torch.float64, device=self.device)
+        else:
+            stack, maps = self._centred_stack(candidate)
+            # (H, W, B, C) maps; the centre cancels
+            errors = _error_sums(maps[0] - self.xc, 2, self.rows, 0)
+            ssim = self._ssim(stack, maps).double().sum().reshape(1)
+        return torch.cat([errors[0], ssim] + errors[1:])
+
+    def split_numbers(self, values: List[float]):
+        """(max error, SSIM sum, per-sample squared errors, per-sample region squared errors or
+        None) from numbers(...).tolist()."""
+        batch = self.batch
+        region = values[2 + batch:2 + 2 * batch] if self.rows else None
+        return values[0], values[1], values[2:2 + batch], region
 
     def ssim_per_sample(self, y: torch.Tensor) -> torch.Tensor:
         """Mean SSIM per sample of `y` against this reference (11x11 Gaussian window, sigma
@@ -192,48 +241,63 @@ def ssim_per_sample(x: torch.Tensor, y: torch.Tensor, peak: float) -> torch.Tens
 class QualitySums(object):
     """Running sums of (reference, candidate) output differences: plain numbers, so a sweep can
     checkpoint them and resume exactly. The peak is fixed up front (see output_peak) so every
-    batch's SSIM uses the same constants.
+    batch's SSIM uses the same constants. Per-sample squared errors are kept (a few floats per
+    sample) for the percentiles.
 
     Per-batch sums stay on the device until they are read (to_dict, result): on a GPU, a sweep
     then queues a whole batch of configurations without waiting for each one's numbers."""
 
-    def __init__(self, data: Optional[Dict[str, float]] = None):
+    def __init__(self, data: Optional[Dict[str, object]] = None):
         data = data or {}
-        self.sq_err = data.get("sq_err", 0.0)
         self.count = data.get("count", 0)
         self.max_err = data.get("max_err", 0.0)
         self.ssim_sum = data.get("ssim_sum", 0.0)
         self.ssim_samples = data.get("ssim_samples", 0)
         self.samples = data.get("samples", 0)
-        self._pending: List[torch.Tensor] = []
+        self.sample_sq = list(data.get("sample_sq", []))  # per sample: sum of squared errors
+        self.per_sample = data.get("per_sample", 0)  # elements per sample
+        self.region_sq = list(data.get("region_sq", []))
+        self.region_per_sample = data.get("region_per_sample", 0)
+        self._pending = []  # type: List[Tuple[Reference, torch.Tensor]]
 
-    def update(self, reference, candidate: torch.Tensor, peak: float) -> None:
-        """`reference`: a Reference, or a tensor of FP32 outputs."""
+    def update(self, reference, candidate: torch.Tensor, peak: float,
+               region: Optional[Tuple[float, float]] = None) -> None:
+        """`reference`: a Reference, or a tensor of FP32 outputs (then `region`, the rows to
+        score separately as fractions of the height, applies)."""
         if not isinstance(reference, Reference):
-            reference = Reference(reference, peak)
+            reference = Reference(reference, peak, region)
         candidate = torch.as_tensor(candidate)
-        self._pending.append(reference.numbers(candidate))
+        self._pending.append((reference, reference.numbers(candidate)))
         if reference.has_ssim:
             self.ssim_samples += candidate.shape[0]
         self.count += candidate.numel()
         self.samples += candidate.shape[0]
+        self.per_sample = reference.per_sample
+        self.region_per_sample = reference.region_per_sample
 
     def _flush(self) -> None:
         """Adds pending batches in the order they came (the same float sums as adding each
         batch at once, so resumed sweeps agree exactly)."""
-        for numbers in self._pending:
-            values = numbers.tolist()
-            self.sq_err += values[0]
-            self.max_err = max(self.max_err, values[1])
-            if len(values) > 2:
-                self.ssim_sum += values[2]
+        for reference, numbers in self._pending:
+            max_err, ssim_sum, sample_sq, region_sq = reference.split_numbers(numbers.tolist())
+            self.max_err = max(self.max_err, max_err)
+            self.ssim_sum += ssim_sum
+            self.sample_sq.extend(sample_sq)
+            if region_sq is not None:
+                self.region_sq.extend(region_sq)
         self._pending = []
 
-    def to_dict(self) -> Dict[str, float]:
+    @property
+    def sq_err(self) -> float:
+        return float(sum(self.sample_sq))
+
+    def to_dict(self) -> Dict[str, object]:
         self._flush()
-        return {"sq_err": self.sq_err, "count": self.count, "max_err": self.max_err,
+        return {"count": self.count, "max_err": self.max_err,
                 "ssim_sum": self.ssim_sum, "ssim_samples": self.ssim_samples,
-                "samples": self.samples}
+                "samples": self.samples, "sample_sq": self.sample_sq,
+                "per_sample": self.per_sample, "region_sq": self.region_sq,
+                "region_per_sample": self.region_per_sample}
 
     def result(self, peak: float) -> Dict[str, object]:
         self._flush()
@@ -243,10 +307,19 @@ class QualitySums(object):
             return {"psnr_db": None, "ssim": None, "max_abs_error": None, "nonfinite": True,
                     "samples": self.samples}
         psnr = psnr_from_mse(mse, peak)
-        return {"psnr_db": round(psnr, 4),
-                "ssim": (round(self.ssim_sum / self.ssim_samples, 6) if self.ssim_samples
-                         else None),
-                "max_abs_error": round(self.max_err, 8), "peak": peak, "samples": self.samples}
+        result = {"psnr_db": round(psnr, 4),
+                  "ssim": (round(self.ssim_sum / self.ssim_samples, 6) if self.ssim_samples
+                           else None),
+                  "max_abs_error": round(self.max_err, 8), "peak": peak, "samples": self.samples}
+        if self.sample_sq and self.per_sample:
+            per_sample = [psnr_from_mse(sq / self.per_sample, peak) for sq in self.sample_sq]
+            result["psnr_min_db"] = round(min(per_sample), 4)
+            for q, value in zip(PSNR_PERCENTILES, np.percentile(per_sample, PSNR_PERCENTILES)):
+                result["psnr_p%d_db" % q] = round(float(value), 4)
+        if self.region_sq and self.region_per_sample:
+            result["region_psnr_db"] = round(psnr_from_mse(
+                sum(self.region_sq) / (self.region_per_sample * len(self.region_sq)), peak), 4)
+        return result
 
 
 def output_peak(references) -> float:

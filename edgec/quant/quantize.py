@@ -1,5 +1,5 @@
 """`edgec quantize`: the model at one precision (FP16, INT8 or a MIX plan) as a Q/DQ ONNX file,
-and its quality against FP32 on held-out samples, measured by running that file in ONNX Runtime.
+and its quality against FP32 on the test split (edgec.quant.splits), measured by running that file in ONNX Runtime.
 Where the PyTorch model is known, the fast evaluator runs the same plan and the agreement
 between the two is reported too."""
 import os
@@ -16,6 +16,7 @@ from edgec.quant.calibrate import DEFAULT_HOLDOUT, load_ranges
 from edgec.quant.metrics import QualitySums, output_peak
 from edgec.quant.qdq import write_qdq
 from edgec.quant.spec import PrecisionPlan, QuantSpec
+from edgec.quant.splits import TEST, describe, split_indices
 from edgec.quant.quality_files import merge_quality
 from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
@@ -34,18 +35,12 @@ def plan_for(precision: str, spec: QuantSpec, plan_path: Optional[str]) -> Preci
     return PrecisionPlan.uniform(spec.layer_names, precision)
 
 
-def held_out_indices(store: SampleStore, holdout: float, limit: int) -> np.ndarray:
-    _, held = store.split(holdout, 0)
-    if len(held) == 0:
-        held = np.arange(store.count)
-    return held[:limit]
-
-
 def evaluate_onnx(reference_onnx, candidate_onnx, store: SampleStore, indices,
-                  batch_size: int = 32, evaluator=None, progress: bool = True):
+                  batch_size: int = 32, evaluator=None, progress: bool = True, region=None):
     """Quality of candidate vs reference in ONNX Runtime; with `evaluator` (a FakeQuantModel set
     to the same plan), also the evaluator's quality and its agreement with ONNX Runtime. The FP32
-    reference outputs are computed first, so every metric uses the same peak."""
+    reference outputs are computed first, so every metric uses the same peak. `region`: rows
+    (fractions of the height) of the first output also scored alone."""
     import torch
 
     from edgec.progress import progress_bar
@@ -61,13 +56,13 @@ def evaluate_onnx(reference_onnx, candidate_onnx, store: SampleStore, indices,
         with progress_bar(len(references), "quality", "batch", progress) as bar:
             for batch, expected in zip(store.batches(indices, batch_size), references):
                 got = torch.from_numpy(cand.infer(batch)[name])
-                ort_quality.update(expected, got, peak)
+                ort_quality.update(expected, got, peak, region)
                 if evaluator is not None:
                     with torch.no_grad():
                         ours = evaluator(*[torch.from_numpy(np.array(batch[n]))
                                            for n in input_names])
-                    eval_quality.update(expected, ours, peak)
-                    agreement.update(got, ours, peak)
+                    eval_quality.update(expected, ours, peak, region)
+                    agreement.update(got, ours, peak, region)
                 bar.update(1)
     report = {"onnxruntime": ort_quality.result(peak)}
     if evaluator is not None:
@@ -96,9 +91,10 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
         evaluator = build_evaluator(entry, spec, checkpoint)
         evaluator.set_plan(plan)
     store = SampleStore(store_path)
-    indices = held_out_indices(store, holdout, eval_samples)
+    indices = split_indices(store, holdout, TEST, eval_samples)
+    region = entry.quality_region if entry is not None else None
     quality = evaluate_onnx(onnx_path, data, store, indices, evaluator=evaluator,
-                            progress=progress)
+                            progress=progress, region=region.rows() if region else None)
     out_name = artifacts.model_onnx(precision)
     macs = layer_macs(out_dir)
     report = {
@@ -110,8 +106,9 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
                          "weights": "per-output-channel symmetric int8 [-127, 127]",
                          "fp16_layers": "float16 weights and Cast around the layer"},
         "ranges_sha256": sha256_file(ranges_path),
-        "evaluation": {"samples": int(len(indices)), "split": "held out from calibration",
-                       "holdout_fraction": holdout, "reference": "FP32 ONNX in ONNX Runtime"},
+        "evaluation": dict(describe(TEST, holdout, indices),
+                           reference="FP32 ONNX in ONNX Runtime",
+                           region=region.name if region else None),
         "quality": quality, "write_seconds": round(write_seconds, 3),
         "fid": "unavailable: FID needs a local Inception weights file, and edgec never "
                "downloads one",

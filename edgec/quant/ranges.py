@@ -9,6 +9,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from edgec.settings import CALIBRATION_METHODS as METHODS  # noqa: F401 (re-exported)
+from edgec.settings import STATISTIC_METHODS
 
 DEFAULT_METHOD = "percentile"
 DEFAULT_PERCENTILE = 99.99
@@ -93,7 +94,7 @@ def threshold_mse(stats: Dict[str, object]) -> float:
     return float(candidates[int(np.argmin(errors))])
 
 
-def thresholds(stats: Dict[str, object], methods: Sequence[str] = METHODS,
+def thresholds(stats: Dict[str, object], methods: Sequence[str] = STATISTIC_METHODS,
                percentile: float = DEFAULT_PERCENTILE) -> Dict[str, float]:
     out = {}
     for method in methods:

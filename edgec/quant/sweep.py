@@ -1,6 +1,7 @@
 """The layer-wise sensitivity sweep and automatic mixed-precision plan selection.
 
-Phase 1 evaluates, on held-out samples, every configuration of two analyses:
+Phase 1 evaluates, on the selection split (edgec.quant.splits), every configuration of two
+analyses:
 - per-layer: each layer alone INT8 (rest FP16) and alone FP16 (rest INT8);
 - boundary (the paper's sweep): the first k layers FP16 and the rest INT8, and the last k
   layers FP16 and the rest INT8, for every k.
@@ -10,14 +11,15 @@ only the layers downstream of where it differs from the cheaper base.
 
 Phase 2 picks the plan: layers ranked by measured FP16 gain per MAC, added to FP16 until the
 budget holds, then pruned, every candidate plan evaluated for real (never by adding up
-per-layer numbers).
+per-layer numbers). The chosen plan, all FP16 and all INT8 are then measured on the test split,
+which chose nothing: those are the figures the sweep reports.
 
 State is checkpointed atomically after every batch of phase 1 and every plan of phase 2, so an
 interrupted sweep resumes where it stopped and ends with the same numbers.
 """
 import json
 import os
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -60,7 +62,8 @@ class SweepEngine(object):
     """Evaluates precision configurations of one FakeQuantModel on cached batches."""
 
     def __init__(self, evaluator, layers: Sequence[str], macs: Dict[str, int], batches,
-                 device: str, peak: Optional[float] = None):
+                 device: str, peak: Optional[float] = None,
+                 region: Optional[Tuple[float, float]] = None):
         self.evaluator = evaluator
         self.runner = PartialRunner(evaluator)
         self.layers = list(layers)
@@ -80,7 +83,7 @@ class SweepEngine(object):
         outputs = [self._run_uniform("fp32", batch).float()
                    for batch in self.batches]
         self.peak = peak if peak is not None else output_peak(outputs)
-        self.references = [Reference(output, self.peak) for output in outputs]
+        self.references = [Reference(output, self.peak, region) for output in outputs]
 
     def _place(self, tensor: torch.Tensor) -> torch.Tensor:
         if tensor.dim() == 4:
@@ -221,9 +224,9 @@ def select_plan(engine: SweepEngine, budget: Budget, gains: Dict[str, float],
             "fp16_layers": [l for l in layers if l in chosen], "metrics": verified}
 
 
-def _difference(a, b):
-    """a - b rounded, or None where either side had non-finite outputs."""
-    return None if a is None or b is None else round(a - b, 6)
+def _difference(a, b, sign: float = 1.0):
+    """sign * (a - b) rounded, or None where either side had non-finite outputs."""
+    return None if a is None or b is None else round(sign * (a - b), 6)
 
 
 def _metric_text(metrics) -> str:
@@ -265,12 +268,13 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
     all_fp16 = result_of("head_fp16/%d" % len(layers))
     all_int8 = result_of("head_fp16/0")
     metric = budget.primary_metric
+    sign = budget.primary.sign  # gains and drops are improvements: maxerr counts downwards
     per_layer = []
     gains = {}
     for layer in layers:
         int8_alone, fp16_alone = result_of("int8_alone/" + layer), result_of("fp16_alone/" + layer)
-        drop = _difference(all_fp16[metric], int8_alone[metric])
-        gain = _difference(fp16_alone[metric], all_int8[metric])
+        drop = _difference(all_fp16[metric], int8_alone[metric], sign)
+        gain = _difference(fp16_alone[metric], all_int8[metric], sign)
         gains[layer] = gain if gain is not None else 0.0
         per_layer.append({"layer": layer, "macs": engine.macs[layer],
                           "int8_alone": int8_alone, "fp16_alone": fp16_alone,

@@ -1,5 +1,6 @@
 """Assemble and run a sweep from an output folder's artifacts; write sensitivity.json,
-sensitivity.png and plan.json."""
+sensitivity.png and plan.json. The sweep chooses on the selection split; the plan, all FP16 and
+all INT8 are then measured on the test split, and plan.json carries those test figures."""
 import json
 import os
 import time
@@ -13,9 +14,10 @@ from edgec.calib.store import SampleStore
 from edgec.fileio import atomic_write_json, sha256_bytes, sha256_file
 from edgec.quant.budget import Budget
 from edgec.quant.calibrate import load_ranges
-from edgec.quant.quantize import held_out_indices, layer_macs
+from edgec.quant.quantize import layer_macs
 from edgec.quant.spec import PrecisionPlan, QuantSpec
-from edgec.quant.sweep import SweepEngine, SweepState, run_sweep
+from edgec.quant.splits import SELECTION, SPLIT_SEED, TEST, describe, split_indices
+from edgec.quant.sweep import Config, SweepEngine, SweepState, run_sweep
 
 
 def pick_device(device: str) -> str:
@@ -28,6 +30,24 @@ def pick_device(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise EdgecError("--device cuda: PyTorch sees no CUDA device here")
     return device
+
+
+def test_figures(engine: SweepEngine, budget: Budget, results: Dict[str, object],
+                 state: SweepState, split: Dict[str, object]) -> Dict[str, object]:
+    """All FP16, all INT8 and the chosen plan on the test split (its own FP32 references and
+    peak), each saved in the sweep state as it is measured."""
+    layers = engine.layers
+    figures = {}
+    for name, precisions in (("all_fp16", {l: "fp16" for l in layers}),
+                             ("all_int8", {l: "int8" for l in layers}),
+                             ("plan", results["selection"]["precisions"])):
+        key = "test/" + Config(name, precisions).signature()
+        if key not in state.plans:
+            state.plans[key] = engine.evaluate_plan(precisions)
+            state.save()
+        figures[name] = state.plans[key]
+    return dict(figures, meets_budget=budget.holds(figures["plan"], figures["all_fp16"]),
+                bounds=budget.bounds(figures["all_fp16"]), split=split)
 
 
 def definition_order(out_dir: str, onnx_order):
@@ -58,14 +78,21 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     torch.backends.cudnn.benchmark = False
     model = onnx.load(onnx_path)
     spec = QuantSpec.from_onnx(model, load_ranges(ranges_path))
+    region = entry.quality_region
+    budget.check_model(entry.name, region)
+    region_rows = region.rows() if region else None
     store = SampleStore(store_path)
-    indices = held_out_indices(store, holdout, eval_samples)
+    indices = split_indices(store, holdout, SELECTION, eval_samples)
+    test_indices = split_indices(store, holdout, TEST, eval_samples)
     input_names = [i.name for i in entry.inputs]
     settings = {
         "model": entry.name, "onnx_sha256": sha256_file(onnx_path),
         "ranges_sha256": sha256_file(ranges_path), "samples_sha256": store.manifest["sha256"],
-        "samples": int(len(indices)), "split": "held out from calibration",
-        "holdout_fraction": holdout, "split_seed": 0, "sampling_seed": store.manifest.get("seed"),
+        "samples": int(len(indices)), "split": SELECTION,
+        "selection": describe(SELECTION, holdout, indices),
+        "test": describe(TEST, holdout, test_indices),
+        "region": region.name if region else None,
+        "holdout_fraction": holdout, "split_seed": SPLIT_SEED, "sampling_seed": store.manifest.get("seed"),
         "batch_size": batch_size, "budget": budget.text(), "method": spec.method,
         "checkpoint_sha256": sha256_file(checkpoint) if checkpoint else None,
         "metric_peak": "FP32 output value range over the evaluation samples",
@@ -75,23 +102,36 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     state = SweepState.load_or_new(state_path, settings_hash, resume)
     start = time.time()
     evaluator = build_evaluator(entry, spec, checkpoint, device)
-    batches = ([b[n] for n in input_names] for b in store.batches(indices, batch_size))
+
+    def batches_of(split_indices_):
+        return ([b[n] for n in input_names] for b in store.batches(split_indices_, batch_size))
+
     macs = layer_macs(out_dir, model)
-    engine = SweepEngine(evaluator, definition_order(out_dir, spec.layer_names), macs, batches,
-                         device)
+    layers = definition_order(out_dir, spec.layer_names)
+    engine = SweepEngine(evaluator, layers, macs, batches_of(indices), device,
+                         region=region_rows)
     setup_seconds = time.time() - start
     results = run_sweep(engine, budget, state, progress)
+    del engine  # its batches and references: the test split's take their place
+    results["test"] = test_figures(
+        SweepEngine(evaluator, layers, macs, batches_of(test_indices), device,
+                    region=region_rows),
+        budget, results, state, settings["test"])
     seconds = time.time() - start
     record = {"format": SENSITIVITY_FORMAT, "model": entry.name, "settings": settings,
               "results": results}
     sensitivity_path = os.path.join(out_dir, artifacts.SENSITIVITY_JSON)
     atomic_write_json(sensitivity_path, record)
     selection = results["selection"]
+    test = results["test"]
     plan = PrecisionPlan(selection["precisions"], {
         "kind": "mix", "made_by": "edgec sweep", "budget": budget.text(),
-        "metrics": selection["metrics"], "int8_mac_share": selection["int8_mac_share"],
+        "metrics": test["plan"], "metrics_split": TEST,
+        "meets_budget_on_test": test["meets_budget"],
+        "selection_metrics": selection["metrics"],
+        "int8_mac_share": selection["int8_mac_share"],
         "sensitivity_sha256": sha256_file(sensitivity_path),
-        "samples": settings["samples"]})
+        "samples": test["split"]["samples"], "selection_samples": settings["samples"]})
     plan.save(os.path.join(out_dir, artifacts.PLAN_JSON))
     plot_sensitivity(record, os.path.join(out_dir, artifacts.SENSITIVITY_PNG))
     os.unlink(state.path)
