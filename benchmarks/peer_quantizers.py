@@ -5,8 +5,9 @@ on the same samples (the calibration split of one sample store) and is measured 
 evaluator: the candidate and the FP32 model in ONNX Runtime (CPU) on the test split.
 
 Rows:
-- edgec FP16; edgec INT8 for each threshold method (--method first, then percentile, entropy,
-  mse; one calibration pass measures all of them);
+- edgec FP16; edgec INT8 for each threshold method (--method first, then percentile, max,
+  entropy, mse; one calibration pass measures all of them; output when --method output, whose
+  calibration also runs the output-error search);
 - NVIDIA ModelOpt ONNX PTQ (`modelopt.onnx.quantization.quantize`, quantize_mode int8,
   calibration entropy, its default, and max; calibrated on the CPU execution provider; the
   network ModelOpt leaves unquantized kept in FP32, and once more in FP16, ModelOpt's default
@@ -51,7 +52,7 @@ CONV_OPS = ("Conv", "ConvTranspose")
 WEIGHT_PATH_OPS = ("DequantizeLinear", "QuantizeLinear", "Cast", "Identity")
 # ONNX Runtime's name for a weight it quantized itself (AddQDQPairToWeight off).
 ORT_WEIGHT_SUFFIX = "_quantized"
-EDGEC_METHODS = ("percentile", "entropy", "mse")
+EDGEC_METHODS = ("percentile", "max", "entropy", "mse", "output")  # rows, where ranges has them
 FALLBACK_BUDGET = "psnr>=45"
 RESULTS_JSON = "peer_quantizers.json"
 REEVALUATED_JSON = "peer_quantizers.onnxruntime-%s.json"
@@ -531,7 +532,8 @@ def main(argv=None):
     calib = CalibrationSettings(args.method, DEFAULT_PERCENTILE, args.holdout)
     calib_runner = StageRunner(out_dir, force=not args.reuse)  # time a real calibration
     start = time.perf_counter()
-    ranges_path = stage_calibrate(calib_runner, onnx_path, store_path, calib, progress=False)
+    ranges_path = stage_calibrate(calib_runner, onnx_path, store_path, calib, progress=False,
+                                  source=source)
     calib_seconds = None if calib_runner.log[-1].get("reused") else time.perf_counter() - start
     store = SampleStore(store_path)
     split_sizes = {s: int(len(split_indices(store, args.holdout, s))) for s in SPLITS}
@@ -563,9 +565,11 @@ def main(argv=None):
         "onnxruntime_fp16_quantize_rounds": fp16_rounds,
         "versions": versions,
     }
-    methods = [args.method] + [m for m in EDGEC_METHODS if m != args.method]
+    ranges = load_ranges(ranges_path)
+    measured = set.intersection(*[set(t["thresholds"]) for t in ranges["tensors"].values()])
+    methods = [args.method] + [m for m in EDGEC_METHODS if m != args.method and m in measured]
     print("edgec rows", file=sys.stderr, flush=True)
-    specs = edgec_rows(bench, load_ranges(ranges_path), methods, calib_seconds)
+    specs = edgec_rows(bench, ranges, methods, calib_seconds)
     # ONNX Runtime before ModelOpt: ModelOpt patches onnxruntime.quantization in-process.
     print("ONNX Runtime quantize_static rows", file=sys.stderr, flush=True)
     ort_rows(bench, scratch, DEFAULT_PERCENTILE)

@@ -104,19 +104,30 @@ def test_sweep_meets_its_budget_and_the_plan_verifies(run_cli, lrs2_tree, calibr
     assert [r["layer"] for r in results["per_layer"]][:2] == ["enc0.0", "enc1.0"]
     assert len(results["per_layer"]) == 23
     assert len(results["boundary"]["head_fp16"]) == len(results["boundary"]["tail_fp16"]) == 24
-    assert record["settings"]["samples"] == 10 and record["settings"]["budget"]
+    # -n 50, holdout 0.2: 40 calibrate, 5 choose the plan, 5 test it.
+    settings = record["settings"]
+    assert settings["samples"] == settings["selection"]["samples"] == 5 and settings["budget"]
+    assert settings["test"]["samples"] == 5 and settings["test"]["split"] == "test"
+    test = results["test"]
+    assert set(test) >= {"all_fp16", "all_int8", "plan", "meets_budget", "split"}
+    assert test["plan"]["samples"] == 5 and test["plan"] != results["selection"]["metrics"]
+    plan = json.loads((calibrated / "plan.json").read_text())["provenance"]
+    assert plan["metrics"] == test["plan"] and plan["metrics_split"] == "test"
+    assert plan["selection_metrics"] == results["selection"]["metrics"]
     # Every candidate plan was evaluated; the chosen one is the last that met the budget.
     assert all("metrics" in step for step in results["selection"]["steps"])
     assert (calibrated / "sensitivity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    # The deployed artifact: the plan written as Q/DQ ONNX and run in ONNX Runtime on the same
-    # held-out samples lands where the sweep said.
+    # The deployed artifact: the plan written as Q/DQ ONNX and run in ONNX Runtime on the test
+    # split lands where the sweep's test figure said.
     quant = run_cli("quantize", "--model", "lite-wav2lip", "--data", lrs2_tree, "-n", 50,
                     "--eval-samples", 10, "--precision", "mix", "--plan",
                     calibrated / "plan.json", "-o", calibrated, "--json")
     assert quant.exit_code == 0, quant.output
-    ort_psnr = json.loads(quant.output)["quality"]["onnxruntime"]["psnr_db"]
-    assert abs(ort_psnr - selection["metrics"]["psnr_db"]) < 1.0
+    quality = json.loads(quant.output)
+    assert quality["evaluation"]["split"] == "test" and quality["evaluation"]["samples"] == 5
+    ort_psnr = quality["quality"]["onnxruntime"]["psnr_db"]
+    assert abs(ort_psnr - test["plan"]["psnr_db"]) < 1.0
 
 
 def test_unreachable_budget_is_an_error(run_cli, lrs2_tree, calibrated):
