@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="edgec",
-    version="0.1.0",
+    version="0.2.0",
     description="Compile talking-face generators from PyTorch to TensorRT engines for Jetson",
     packages=find_packages(include=["edgec", "edgec.*"]),
     package_data={"edgec": ["data/*", "data/**/*", "fleet/ansible/*.yml", "fleet/ansible/**/*"]},

@@ -80,6 +80,32 @@ def load_modelopt():
     return moq, None
 
 
+def entropy_crosscheck(ranges) -> Dict[str, object]:
+    """edgec's entropy thresholds beside ModelOpt's PyTorch entropy calibrator
+    (modelopt.torch.quantization.calib.histogram) on the same 2048-bin |x| histograms of the
+    tensors the layers quantize. (ModelOpt's ONNX path calibrates with ONNX Runtime's
+    EntropyCalibrater instead: 128 signed bins over the first batch's range, grown by merging,
+    so its threshold never falls below the first calibration batch's maximum.)"""
+    import numpy as np
+
+    try:
+        from modelopt.torch.quantization.calib.histogram import _compute_amax_entropy
+    except Exception as exc:
+        return {"skipped": "ModelOpt's PyTorch calibrator cannot be imported here (%s: %s)"
+                           % (type(exc).__name__, exc)}
+    rows = {}
+    for name in sorted({layer["input"] for layer in ranges["layers"].values()}):
+        stats = ranges["tensors"][name]
+        hist = np.asarray(stats["histogram"], dtype=np.float64)
+        edges = np.linspace(0.0, stats["absmax"], len(hist) + 1)
+        theirs = float(_compute_amax_entropy(hist.copy(), edges, 8, unsigned=False))
+        rows[name] = {"edgec": stats["thresholds"]["entropy"], "modelopt_torch": theirs,
+                      "absmax": stats["absmax"]}
+    worst = max(abs(r["edgec"] - r["modelopt_torch"]) / max(r["absmax"], 1e-12)
+                for r in rows.values())
+    return {"tensors": rows, "largest_difference_over_absmax": worst}
+
+
 def conv_weights(model) -> Dict[str, Dict[str, object]]:
     """Conv / ConvTranspose node name -> {"op", "quantized", "weight"}: quantized when its weight
     input comes from a DequantizeLinear (through Cast / Identity / QuantizeLinear nodes too);
@@ -593,7 +619,13 @@ def main(argv=None):
     mix_row(bench, out_dir, source, ranges_path, store_path, calib, budget, args.eval_samples,
             args.reuse, calib_seconds)
 
-    report = {"settings": settings, "rows": bench.rows, "skipped": skipped}
+    check = entropy_crosscheck(ranges)
+    settings["entropy_vs_modelopt_torch"] = (
+        check.get("skipped") or "edgec's entropy thresholds vs ModelOpt's PyTorch entropy "
+        "calibrator on the same histograms, %d tensors: largest difference %.2g of the tensor's "
+        "maximum" % (len(check["tensors"]), check["largest_difference_over_absmax"]))
+    report = {"settings": settings, "rows": bench.rows, "skipped": skipped,
+              "entropy_crosscheck": check}
     atomic_write_json(os.path.join(args.work, RESULTS_JSON), report)
     show(report, args.json)
     return report
@@ -674,6 +706,8 @@ def settings_text(settings, skipped) -> str:
         "(edgec: its calibration pass + writing; MIX: calibration + sweep; ModelOpt / ORT: the "
         "quantize call, calibration included)",
     ]
+    if settings.get("entropy_vs_modelopt_torch"):
+        lines.append(settings["entropy_vs_modelopt_torch"])
     if "modelopt" in settings:
         lines.append("ModelOpt: %s" % settings["modelopt"]["call"])
         for row, convs in settings["modelopt"]["unquantized_convs"].items():

@@ -1,3 +1,3 @@
 """edgec: compile talking-face generators from PyTorch to TensorRT engines for Jetson devices."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

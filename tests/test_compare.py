@@ -9,7 +9,7 @@ import pytest
 from edgec import artifacts
 from edgec.quant.compare import DPI, ComparisonPlan, figure_size, write_comparison
 
-HOLDOUT = 0.2
+HOLDOUT = 0.4  # 20 samples: 12 calibrate, 4 select, 4 test (the figure's four rows)
 
 
 def _png_size(path):
@@ -83,6 +83,7 @@ def test_psnr_labels_match_onnx_runtime_outputs(image_model, tmp_path):
     import onnxruntime
 
     from edgec.calib.store import SampleStore
+    from edgec.quant.splits import split_all
 
     out = tmp_path / "copy"
     shutil.copytree(str(image_model["out"]), str(out))
@@ -90,9 +91,10 @@ def test_psnr_labels_match_onnx_runtime_outputs(image_model, tmp_path):
     record = write_comparison(plan, str(out / artifacts.SAMPLES_DIR), HOLDOUT, "tiny", rows=3)
     _assert_size(out / artifacts.COMPARE_PNG, 3, ["fp32", "fp16", "int8"])
     store = SampleStore(str(out / artifacts.SAMPLES_DIR))
-    calibration, held_out = store.split(HOLDOUT, 0)
-    assert len(record["samples"]) == 3 and set(record["samples"]) <= set(held_out.tolist())
-    assert not set(record["samples"]) & set(calibration.tolist())
+    splits = split_all(store.count, HOLDOUT)
+    assert len(record["samples"]) == 3 and set(record["samples"]) <= set(splits["test"].tolist())
+    assert not set(record["samples"]) & set(splits["calibration"].tolist() +
+                                            splits["selection"].tolist())
 
     images = store.get(record["samples"])["image"].astype(np.float32)
     outputs = {}

@@ -25,4 +25,6 @@ def calibrate(source, samples, calib, out_dir, progress, as_json):
     print_data_summary(record["data"])
     click.echo("wrote %s and %s (%s thresholds, %d samples)"
                % (record["ranges"], record["cache"], record["method"], record["sample_count"]))
+    for line in record["warnings"]:
+        click.echo("warning: " + line, err=True)
     print_stage_log(record["stages"])

@@ -70,6 +70,8 @@ def print_quality(report):
                   if report.get("int8_mac_share") is not None else ""))
     click.echo("  quality vs FP32 (ONNX Runtime, %d samples of the test split): %s"
                % (ort["samples"], format_metrics(ort)))
+    for line in report.get("calibration_warnings", []):
+        click.echo("warning: " + line, err=True)
     if "evaluator_vs_onnxruntime" in quality:
         agree = quality["evaluator_vs_onnxruntime"]
         click.echo("  fast evaluator vs ONNX Runtime: PSNR %.1f dB, max difference %.2e"

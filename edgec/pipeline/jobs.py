@@ -22,9 +22,12 @@ def run_calibrate(source: ModelSource, samples: SampleSettings, calib: Calibrati
                   out_dir: str, progress: bool = True) -> Dict[str, Any]:
     from edgec.calib.store import SampleStore
 
+    from edgec.quant.calibrate import load_ranges
+
     runner = StageRunner(out_dir)
     model = calibrated_model(runner, source, samples, calib, progress)
     return {"onnx": model.onnx, "samples": model.samples, "ranges": model.ranges,
+            "warnings": load_ranges(model.ranges).get("warnings", []),
             "cache": os.path.join(out_dir, artifacts.CALIB_CACHE),
             "sample_count": SampleStore(model.samples).count, "method": calib.method,
             "data": model.data_summary, "stages": runner.log}

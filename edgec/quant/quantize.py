@@ -106,6 +106,7 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
                          "weights": "per-output-channel symmetric int8 [-127, 127]",
                          "fp16_layers": "float16 weights and Cast around the layer"},
         "ranges_sha256": sha256_file(ranges_path),
+        "calibration_warnings": ranges.get("warnings", []),
         "evaluation": dict(describe(TEST, holdout, indices),
                            reference="FP32 ONNX in ONNX Runtime",
                            region=region.name if region else None),
