@@ -22,8 +22,6 @@ DEFAULT_BUDGET = "psnr>=40"
 # by the model's output error (edgec.quant.output_search; needs the PyTorch model).
 STATISTIC_METHODS = ("max", "percentile", "entropy", "mse")
 CALIBRATION_METHODS = STATISTIC_METHODS + ("output",)
-# Per-sample PSNR percentiles every quality result reports (budget terms psnr_pN).
-PSNR_PERCENTILES = (1, 5, 10, 25, 50)
 
 
 def _file_key(path):

@@ -97,13 +97,16 @@ def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str,
         key["model"] = source.key() if source is not None else None
 
     def work():
-        from edgec.quant.calibrate import calibrate
+        import functools
 
+        from edgec.quant.calibrate import calibrate
+        from edgec.quant.output_search import output_thresholds
+
+        search = None
+        if output_method and source is not None and source.entry is not None:
+            search = functools.partial(output_thresholds, source.entry, source.checkpoint)
         calibrate(onnx_path, store_path, out, calib.method, calib.percentile, calib.holdout,
-                  progress=progress,
-                  entry=source.entry if output_method and source is not None else None,
-                  checkpoint=source.checkpoint if output_method and source is not None
-                  else None)
+                  progress=progress, output_search=search)
     runner.run("calibrate", key, [ranges, os.path.join(out, artifacts.CALIB_CACHE)], work)
     return ranges
 

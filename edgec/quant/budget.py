@@ -3,7 +3,7 @@
 - `psnr>=35`, `ssim>=0.98`: over the whole evaluation split;
 - `psnr>=fp16-0.5`: within 0.5 dB of the all-FP16 model (any >= term takes `fp16-`);
 - `psnr_p5>=38`: the 5th percentile of the per-sample PSNRs (the worst samples; p1, p5, p10,
-  p25 and p50 are measured, see settings.PSNR_PERCENTILES), where the mean hides a few broken
+  p25 and p50 are measured, see PSNR_PERCENTILES), where the mean hides a few broken
   frames;
 - `maxerr<=0.25`: the largest absolute output error of any sample;
 - `region_psnr>=40`: the PSNR of the region of the output the model declares (Wav2Lip family:
@@ -13,7 +13,9 @@ import re
 from typing import Dict, List, Optional
 
 from edgec.errors import EdgecError
-from edgec.settings import PSNR_PERCENTILES
+
+# Per-sample PSNR percentiles every quality result reports (terms psnr_pN).
+PSNR_PERCENTILES = (1, 5, 10, 25, 50)
 
 _AT_LEAST = re.compile(r"^(psnr|ssim|region_psnr|psnr_p(\d+))\s*>=\s*(?:(fp16)\s*-\s*)?"
                        r"([0-9]*\.?[0-9]+)$")

@@ -33,12 +33,13 @@ def layer_tensors(model: onnx.ModelProto) -> Dict[str, Dict[str, str]]:
 def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "percentile",
               percentile: float = DEFAULT_PERCENTILE, holdout: float = DEFAULT_HOLDOUT,
               batch_size: int = 64, progress: bool = True,
-              cache_header: str = DEFAULT_CALIB_CACHE_HEADER, entry=None,
-              checkpoint: Optional[str] = None) -> Dict[str, object]:
-    """`entry`, `checkpoint`: the PyTorch model, which the output method needs."""
+              cache_header: str = DEFAULT_CALIB_CACHE_HEADER,
+              output_search=None) -> Dict[str, object]:
+    """`output_search`: what the output method runs (output_search.output_thresholds bound to
+    the PyTorch model; passed in, so calibration does not import the evaluator)."""
     if method not in METHODS:
         raise ValueError("unknown method %r" % method)
-    if method == "output" and entry is None:
+    if method == "output" and output_search is None:
         from edgec.errors import EdgecError
 
         raise EdgecError("--method output scores thresholds by the model's output error with "
@@ -57,8 +58,7 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
     layers = layer_tensors(model)
     search = None
     if method == "output":
-        search = output_method(model, tensors, layers, store, calib_idx, entry, checkpoint,
-                               percentile, progress)
+        search = output_search(model, tensors, layers, store, calib_idx, percentile, progress)
     scales = {name: scale_from_threshold(stat["thresholds"][method])
               for name, stat in tensors.items()}
     missing = [n for n, t in layers.items() if t["input"] not in scales]
@@ -104,43 +104,6 @@ def clipping_warnings(tensors, layers, method: str):
                      % (method, name, ", ".join(readers), threshold, absmax / threshold, absmax,
                         100 * clipped))
     return lines
-
-
-def output_method(model, tensors, layers, store, calib_idx, entry, checkpoint, percentile,
-                  progress):
-    """Adds thresholds["output"] to every tensor: the output-error search's for the tensors a
-    layer quantizes; the mse threshold for the others (no Q/DQ reads them; TensorRT's implicit
-    INT8 cache does). Returns what the search did, for ranges.json."""
-    from edgec.quant.output_search import (SEARCH_SAMPLES, candidate_thresholds,
-                                           search_output_thresholds)
-    from edgec.quant.fakequant import build_evaluator
-    from edgec.quant.spec import QuantSpec
-    from edgec.quant.sweep_stage import pick_device
-    import torch
-
-    provisional = {"method": "mse", "tensors": tensors, "model": {"sha256": None},
-                   "samples": {"calibration": len(calib_idx)}, "percentile": percentile}
-    spec = QuantSpec.from_onnx(model, provisional)
-    device = pick_device("auto")
-    evaluator = build_evaluator(entry, spec, checkpoint, device)
-    inputs = {t["input"] for t in layers.values()}
-    candidates = {name: candidate_thresholds(tensors[name]["thresholds"],
-                                             tensors[name]["absmax"]) for name in sorted(inputs)}
-    picked = np.asarray(calib_idx)[np.linspace(0, len(calib_idx) - 1,
-                                               min(SEARCH_SAMPLES, len(calib_idx))).round()
-                                   .astype(int)]
-    names = [i.name for i in entry.inputs]
-    batches = [[torch.from_numpy(np.ascontiguousarray(b[n], dtype=np.float32)).to(device)
-                for n in names] for b in store.batches(np.unique(picked), 16)]
-    start = {name: stat["thresholds"]["mse"] for name, stat in tensors.items()}
-    found = search_output_thresholds(evaluator, spec, start, candidates, batches, progress)
-    for name, stat in tensors.items():
-        by_method = stat["thresholds"]
-        by_method["output"] = found[name]["threshold"] if name in found else by_method["mse"]
-    return {"tensors": found, "samples": int(len(np.unique(picked))), "device": device,
-            "others": "mse threshold (tensors no quantized layer reads)",
-            "scored": "summed squared error of the model output vs FP32, every layer INT8, "
-                      "tensors searched in graph order from their mse thresholds"}
 
 
 def load_ranges(path: str) -> Dict[str, object]:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from edgec.settings import PSNR_PERCENTILES
+from edgec.quant.budget import PSNR_PERCENTILES
 
 PSNR_IDENTICAL = 200.0
 

@@ -93,3 +93,37 @@ def search_output_thresholds(evaluator, spec, start: Dict[str, float],
                              "errors": [float(e) for e in errors]}
             bar.update(1)
     return found
+
+
+def output_thresholds(entry, checkpoint, model, tensors, layers, store, calib_idx, percentile,
+                      progress):
+    """Adds thresholds["output"] to every tensor: the output-error search's for the tensors a
+    layer quantizes; the mse threshold for the others (no Q/DQ reads them; TensorRT's implicit
+    INT8 cache does). Returns what the search did, for ranges.json."""
+    from edgec.quant.fakequant import build_evaluator
+    from edgec.quant.spec import QuantSpec
+    from edgec.quant.sweep_stage import pick_device
+
+    provisional = {"method": "mse", "tensors": tensors, "model": {"sha256": None},
+                   "samples": {"calibration": len(calib_idx)}, "percentile": percentile}
+    spec = QuantSpec.from_onnx(model, provisional)
+    device = pick_device("auto")
+    evaluator = build_evaluator(entry, spec, checkpoint, device)
+    inputs = {t["input"] for t in layers.values()}
+    candidates = {name: candidate_thresholds(tensors[name]["thresholds"],
+                                             tensors[name]["absmax"]) for name in sorted(inputs)}
+    picked = np.asarray(calib_idx)[np.linspace(0, len(calib_idx) - 1,
+                                               min(SEARCH_SAMPLES, len(calib_idx))).round()
+                                   .astype(int)]
+    names = [i.name for i in entry.inputs]
+    batches = [[torch.from_numpy(np.ascontiguousarray(b[n], dtype=np.float32)).to(device)
+                for n in names] for b in store.batches(np.unique(picked), 16)]
+    start = {name: stat["thresholds"]["mse"] for name, stat in tensors.items()}
+    found = search_output_thresholds(evaluator, spec, start, candidates, batches, progress)
+    for name, stat in tensors.items():
+        by_method = stat["thresholds"]
+        by_method["output"] = found[name]["threshold"] if name in found else by_method["mse"]
+    return {"tensors": found, "samples": int(len(np.unique(picked))), "device": device,
+            "others": "mse threshold (tensors no quantized layer reads)",
+            "scored": "summed squared error of the model output vs FP32, every layer INT8, "
+                      "tensors searched in graph order from their mse thresholds"}
