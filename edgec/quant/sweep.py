@@ -163,6 +163,16 @@ class SweepState(object):
         state.plans = data["plans"]
         return state
 
+    def plan_metrics(self, engine: "SweepEngine", precisions: Dict[str, str],
+                     prefix: str = "") -> Dict[str, object]:
+        """The metrics of one plan on `engine`'s batches, measured once and saved at once (a
+        resumed sweep reads them back). `prefix` keeps another split's figures apart."""
+        key = prefix + Config("plan", precisions).signature()
+        if key not in self.plans:
+            self.plans[key] = engine.evaluate_plan(precisions)
+            self.save()
+        return self.plans[key]
+
     def save(self) -> None:
         atomic_write_json(self.path, {"format": SWEEP_STATE_FORMAT,
                                       "settings_hash": self.settings_hash,
@@ -286,12 +296,11 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
                 for direction in ("head_fp16", "tail_fp16")}
 
     def evaluate(precisions):
-        key = Config("plan", precisions).signature()
-        if key not in state.plans:
-            state.plans[key] = engine.evaluate_plan(precisions)
-            state.save()
+        measured = len(state.plans)
+        metrics = state.plan_metrics(engine, precisions)
+        if len(state.plans) > measured:
             tick()
-        return state.plans[key]
+        return metrics
 
     selection = select_plan(engine, budget, gains, all_fp16, all_int8, evaluate)
     total = float(sum(engine.macs.values()))

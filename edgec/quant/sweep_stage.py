@@ -17,7 +17,7 @@ from edgec.quant.calibrate import load_ranges
 from edgec.quant.quantize import layer_macs
 from edgec.quant.spec import PrecisionPlan, QuantSpec
 from edgec.quant.splits import SELECTION, SPLIT_SEED, TEST, describe, split_indices
-from edgec.quant.sweep import Config, SweepEngine, SweepState, run_sweep
+from edgec.quant.sweep import SweepEngine, SweepState, run_sweep
 
 
 def pick_device(device: str) -> str:
@@ -41,11 +41,7 @@ def test_figures(engine: SweepEngine, budget: Budget, results: Dict[str, object]
     for name, precisions in (("all_fp16", {l: "fp16" for l in layers}),
                              ("all_int8", {l: "int8" for l in layers}),
                              ("plan", results["selection"]["precisions"])):
-        key = "test/" + Config(name, precisions).signature()
-        if key not in state.plans:
-            state.plans[key] = engine.evaluate_plan(precisions)
-            state.save()
-        figures[name] = state.plans[key]
+        figures[name] = state.plan_metrics(engine, precisions, prefix="test/")
     return dict(figures, meets_budget=budget.holds(figures["plan"], figures["all_fp16"]),
                 bounds=budget.bounds(figures["all_fp16"]), split=split)
 
