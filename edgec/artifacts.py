@@ -25,8 +25,9 @@ SWEEP_STATE_FORMAT = "edgec-sweep-state/1"  # sweep.state.json
 BUNDLE_FORMAT = "edgec-bundle/1"  # the bundle's manifest.json
 SIDECAR_FORMAT = "edgec-engine/1"  # <engine>.json
 RESULT_FORMAT = "edgec-result/1"  # result.json of `edgec bench`
-LATENCY_FIT_FORMAT = "edgec-latency-fit/1"  # the latency estimator's fitted parameters
+LATENCY_FIT_FORMAT = "edgec-latency-fit/2"  # the latency estimator's fitted parameters
 SELFTEST_FORMAT = "edgec-selftest/1"  # selftest.json of `edgec selftest`
+PROFILE_FORMAT = "edgec-profile/1"  # profile.json of `edgec bench --profile`
 
 # -- Precisions.
 PRECISIONS = ("fp32", "fp16", "int8", "mix")  # what a build folder holds a model and engine for
@@ -58,6 +59,7 @@ BUNDLE_MANIFEST = "manifest.json"
 # -- Written by `edgec bench`, `edgec selftest` and `edgec report`.
 RESULT_JSON = "result.json"
 SELFTEST_JSON = "selftest.json"
+PROFILE_JSON = "profile.json"  # per-layer times of `edgec bench --profile`
 REPORT_MARKDOWN = "report.md"
 REPORT_CSV = "results.csv"
 REPORT_CHART = "latency.png"

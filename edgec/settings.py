@@ -155,9 +155,12 @@ class SweepSettings(object):
     evaluator's batch size and device, and whether to continue an interrupted sweep."""
 
     def __init__(self, budget=DEFAULT_BUDGET, eval_samples=DEFAULT_EVAL_SAMPLES,
-                 batch_size=DEFAULT_SWEEP_BATCH, device="auto", resume=False):
-        # type: (Optional[str], int, int, str, bool) -> None
+                 batch_size=DEFAULT_SWEEP_BATCH, device="auto", resume=False, target=None,
+                 profiles=()):
+        # type: (Optional[str], int, int, str, bool, Optional[str], Sequence[str]) -> None
         self.budget = budget
+        self.target = target  # a Jetson key: the plan minimises its predicted latency
+        self.profiles = list(profiles)  # profile.json files of that Jetson
         self.eval_samples = eval_samples
         self.batch_size = batch_size
         self.device = device
@@ -174,5 +177,23 @@ class SweepSettings(object):
     def key(self):
         # type: () -> Dict[str, Any]
         # device and resume change how the sweep runs, not what it finds.
-        return {"budget": self.budget, "eval_samples": self.eval_samples,
-                "batch_size": self.batch_size}
+        from edgec.fileio import sha256_file
+
+        key = {"budget": self.budget, "eval_samples": self.eval_samples,
+               "batch_size": self.batch_size}  # type: Dict[str, Any]
+        if self.target:
+            key.update(target=self.target, profiles=[sha256_file(p) for p in self.profiles])
+        return key
+
+    def check_target(self):
+        # type: () -> SweepSettings
+        """Reject --profile without --target, and unreadable or malformed profiles, before any
+        work is done."""
+        from edgec.errors import EdgecError
+        from edgec.runtime.layer_profile import read_profile
+
+        if self.profiles and not self.target:
+            raise EdgecError("--profile needs --target (the Jetson the profile was measured on)")
+        for path in self.profiles:
+            read_profile(path)
+        return self

@@ -15,28 +15,48 @@ def shipped_points():
     return predict.fitting_points(zoo_layers)
 
 
-def test_leave_one_out_error_of_the_shipped_fit(shipped_points):
-    """Recomputes the shipped estimator and its leave-one-out error from the shipped data; the
-    shipped file must be what this data gives (so its stated error is true)."""
+def test_leave_one_board_out_error_of_the_shipped_fit(shipped_points):
+    """Recomputes the shipped estimator and its leave-one-board-out error from the shipped data
+    (the paper's points and the published standard-network points); the shipped file must be
+    what this data gives, so its stated error is true."""
     record = predict.fit_record(shipped_points, ["data"])
-    summary = record["leave_one_out"]["summary"]
-    print("\nleave-one-out over %d points: median %.1f%%, worst %.1f%%"
-          % (summary["points"], summary["median_abs_percent"], summary["worst_abs_percent"]))
-    for row in record["leave_one_out"]["points"]:
-        print("  %-10s %-12s %-4s measured %6.2f ms, predicted %6.2f ms (%+.0f%%)"
-              % (row["device"], row["model"], row["precision"], row["measured_ms"],
-                 row["predicted_ms"], row["error_percent"]))
+    lobo = record["leave_one_board_out"]
+    for key, row in lobo["by_board_precision"].items():
+        print("  %-16s %2d points: median %.0f%%, worst %.0f%%"
+              % (key, row["points"], row["median_abs_percent"], row["worst_abs_percent"]))
     shipped = predict.load_params()
-    assert summary["points"] == len(shipped_points) == 11
-    assert summary["median_abs_percent"] == pytest.approx(
-        shipped["leave_one_out"]["summary"]["median_abs_percent"], rel=0.02)
-    assert summary["worst_abs_percent"] == pytest.approx(
-        shipped["leave_one_out"]["summary"]["worst_abs_percent"], rel=0.02)
-    # In-sample, the fit explains the data it was fitted on much better than out of sample.
-    in_sample = [abs(predict._predict_point(p, shipped["params"]) / p["latency_ms"] - 1)
-                 for p in shipped_points]
-    assert max(in_sample) < 0.35
-    assert summary["median_abs_percent"] < 50
+    boards = set(p["device"] for p in shipped_points)
+    assert boards == {"nano", "tx2", "xavier-nx", "agx-xavier"}
+    assert lobo["summary"]["points"] == len(shipped_points) > 60
+    assert lobo["summary"]["median_abs_percent"] == pytest.approx(
+        shipped["leave_one_board_out"]["summary"]["median_abs_percent"], rel=0.02)
+    for key, row in lobo["by_board_precision"].items():
+        assert row["median_abs_percent"] == pytest.approx(
+            shipped["leave_one_board_out"]["by_board_precision"][key]["median_abs_percent"],
+            rel=0.02)
+    # In sample the fit explains its data better than out of board.
+    assert record["in_sample"]["median_abs_percent"] < lobo["summary"]["median_abs_percent"]
+
+
+def test_fit_vectors_compute_the_layer_formula(shipped_points):
+    """The fit's numpy path and layer_times (what predictions use) are one formula."""
+    params = predict.load_params()["params"]
+    for point in shipped_points[::7]:
+        rows = predict.layer_times(point["layers"], point["precisions"], point["device"],
+                                   params, point.get("batch") or 1)
+        engine = sum(r["ms"] for r in rows)
+        call = params["timing_ms"].get(point["timing"], 0.0) * predict.overhead_us(
+            params, point["device"]) / params["overhead_us_ghz"] * predict.board_scale(
+            params, point["device"])
+        assert predict.predicted_ms(point, params) == pytest.approx(engine + call, rel=1e-9)
+
+
+def test_a_left_out_board_uses_no_parameter_of_its_own(shipped_points):
+    """Leave-one-board-out must not see the board: its scale is absent from the fold's fit."""
+    rest = [p for p in shipped_points if p["device"] != "xavier-nx"]
+    params = predict.fit(rest)
+    assert "xavier-nx" not in params["board_scale"] and predict.board_scale(
+        params, "xavier-nx") == 1.0
 
 
 def test_unsupported_and_out_of_memory_are_reported_without_a_number(run_cli):
@@ -58,8 +78,8 @@ def test_predictions_order_and_table(run_cli):
     assert agx == sorted(agx, reverse=True)  # fewer bits, less time
     assert rows[("agx-xavier", "fp16")]["latency_ms"] < rows[("nano", "fp16")]["latency_ms"]
     text = run_cli("predict", "lite-wav2lip").output
-    assert "leave-one-out over 11 measured points" in text and "unsupported" in text
-    assert "Jetson TX2 *" in text  # no data for the TX2: marked as borrowed
+    assert "leave-one-board-out" in text and "unsupported" in text
+    assert "no data on this board at this precision" in text  # Xavier NX FP16
 
 
 def test_onnx_input_and_mix_needs_a_plan(run_cli, tmp_path):
@@ -89,10 +109,15 @@ def test_refit_from_a_jetson_result(run_cli, tmp_path):
                      "--fit", path, "--save-fit", saved, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert "xavier-nx" in report["estimator"]["fitted_devices"]
-    assert report["estimator"]["leave_one_out"]["points"] == 12
-    assert report["rows"][0]["fitted_device"] is True
-    assert report["rows"][0]["latency_ms"] == pytest.approx(1.30, rel=0.25)
+    assert "xavier-nx" in report["estimator"]["measured_boards"]
+    shipped_points = report["estimator"]["leave_one_board_out"]["points"]
+    assert report["fit"]["data"]["points"] == len(predict.fitting_points(zoo_layers)) + 1
+    assert shipped_points == report["fit"]["data"]["points"]
+    assert report["rows"][0]["measured_board"] is True
+    before = json.loads(run_cli("predict", "lite-wav2lip", "--device", "xavier-nx",
+                                "--precision", "fp16", "--json").output)["rows"][0]
+    # The measurement pulls the prediction towards it (1.30 ms, above the shipped estimate).
+    assert before["latency_ms"] < report["rows"][0]["latency_ms"] < 1.30
     again = run_cli("predict", "lite-wav2lip", "--device", "xavier-nx", "--precision", "fp16",
                     "--params", saved, "--json")
     assert json.loads(again.output)["rows"][0]["latency_ms"] == pytest.approx(

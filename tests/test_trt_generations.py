@@ -350,3 +350,26 @@ def test_runner_refuses_what_it_cannot_load(monkeypatch, folder, tmp_path):
     with pytest.raises(EdgecError, match="cannot load engine"):
         runner.activate()
     assert any("no sidecar" in w for w in runner.warnings)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_profiling_attaches_a_profiler_and_invents_no_times(monkeypatch, folder, version):
+    """`bench --profile` on TensorRT: an IProfiler subclass is attached to the context, the
+    engine inspector is asked for layer precisions, enqueues run; a double reports no layer
+    time, so the runner refuses to write a profile rather than inventing one."""
+    from edgec.runtime.trt.runner import TensorRTRunner
+
+    _, _, engine_path = _build(monkeypatch, folder, version, "fp16")
+    trt = trt_doubles.install(monkeypatch, version, engine_onnx=os.path.join(
+        folder, artifacts.MODEL_ONNX))
+    (model_input,) = _export_inputs(folder)
+    feed = {model_input["name"]: np.zeros((1,) + tuple(model_input["shape"][1:]), np.float32)}
+    with TensorRTRunner(engine_path, batch=1, check_device=False) as runner:
+        with pytest.raises(EdgecError, match="reported no layer times"):
+            runner.profile_layers(feed, 3)
+    (attached,) = _calls(trt, "IExecutionContext.profiler=")
+    assert isinstance(attached[0][0], trt.IProfiler)
+    assert trt.entries("ICudaEngine.create_engine_inspector")
+    enqueue = "execute_async_v3" if _major(version) >= 10 or version == "8.5" \
+        else "execute_async_v2"
+    assert len(_calls(trt, "IExecutionContext." + enqueue)) == 3

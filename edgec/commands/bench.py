@@ -41,6 +41,13 @@ BENCH = OptionGroup("options", _bench_options, [
         help="On a Jetson: sample power and clocks during the measured runs."),
     Opt("--power-interval", "power_interval_ms", type=click.IntRange(10), default=100,
         show_default=True, help="Power sampling interval, ms."),
+    Opt("--profile", "profile", is_flag=False, flag_value=artifacts.PROFILE_JSON,
+        default=None, metavar="[PATH]",
+        help="After the measured runs, time every layer (TensorRT's profiler; ONNX "
+             "Runtime's for ONNX files) and write profile.json (or PATH), which `edgec sweep "
+             "--target ... --profile` and `edgec predict --fit` read."),
+    Opt("--profile-runs", type=click.IntRange(1), default=20, show_default=True,
+        help="Runs the per-layer profile takes the median over."),
 ])
 
 
@@ -105,4 +112,9 @@ def _print_bench(result, result_path):
     if result["check"] is not None:
         click.echo("output check %s: %s" % ("passed" if result["check"]["passed"] else "FAILED",
                                             check_text(result["check"])))
+    profile = result.get("profile")
+    if profile:
+        click.echo("per-layer profile: %d layers, %.3f ms in all (profiled, over %d runs); "
+                   "wrote %s" % (profile["layers"], profile["total_ms"],
+                                 result["settings"]["profile_runs"], profile["file"]))
     click.echo("wrote %s" % result_path)

@@ -174,6 +174,13 @@ SWEEP = OptionGroup("sweep", lambda **v: edgec_settings.SweepSettings(**v), [
     Opt("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
         show_default=True, help="Where the fake-quant evaluator runs."),
     Opt("--resume", is_flag=True, help="Continue an interrupted sweep in this folder."),
+    Opt("--target", type=click.Choice(["xavier-nx", "agx-xavier"]), default=None,
+        help="Choose the MIX plan that minimises this Jetson's predicted latency under the "
+             "budget (layers whose INT8 is not faster stay FP16; precision boundaries are "
+             "charged). Default: the most MACs in INT8."),
+    Opt("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False),
+        help="profile.json of `edgec bench --profile` on the --target board (repeat: e.g. "
+             "its FP16 and its INT8 engine): measured layer times replace predicted ones."),
 ])
 
 

@@ -17,8 +17,9 @@ from edgec.commands.output import emit_json
                    "paper's hand-picked plan for wav2lip / lite-wav2lip.")
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--fit", "fit_results", multiple=True, type=click.Path(dir_okay=False),
-              help="Refit the estimator on the shipped data plus these Jetson result.json "
-                   "files (repeat); the predictions then use the refitted values.")
+              help="Refit the estimator on the shipped data plus these Jetson result.json or "
+                   "profile.json files (repeat); the predictions then use the refitted "
+                   "values.")
 @click.option("--save-fit", type=click.Path(dir_okay=False), default=None,
               help="Write the refitted estimator here (use it later with --params).")
 @click.option("--params", "params_path", type=click.Path(dir_okay=False), default=None,
@@ -39,31 +40,37 @@ def predict(target, devices, precisions, plan_path, batch, fit_results, save_fit
     _print_predictions(report)
 
 
+def _error_text(error):
+    if not error:
+        return "no data on this board at this precision"
+    return "%.0f%% median, %.0f%% worst (%d points)%s" % (
+        error["median_abs_percent"], error["worst_abs_percent"], error["points"],
+        "; %s borrowed" % error["borrowed_class"] if error.get("borrowed_class") else "")
+
+
 def _print_predictions(report):
     from edgec.tables import format_table
 
-    loo = report["estimator"]["leave_one_out"]
-    click.echo("%s, batch %d. Estimator error (leave-one-out over %d measured points): median "
-               "%.0f%%, worst %.0f%%. Fitted on: %s; other devices borrow their values."
-               % (report["model"], report["batch"], loo["points"], loo["median_abs_percent"],
-                  loo["worst_abs_percent"], ", ".join(report["estimator"]["fitted_devices"])))
+    lobo = report["estimator"]["leave_one_board_out"]
+    click.echo("%s, batch %d; predicted engine time (per-call timing overheads of the sources "
+               "fitted apart). Estimator error, leave-one-board-out (each board's points "
+               "predicted by a fit without that board; %d points): median %.0f%%, worst %.0f%%. "
+               "Data: %s." % (report["model"], report["batch"], lobo["points"],
+                        lobo["median_abs_percent"], lobo["worst_abs_percent"],
+                        ", ".join(report["estimator"]["data"]["sources"])))
     rows = []
     for row in report["rows"]:
         if row["status"] != "ok":
             rows.append([row["device_name"], row["precision"].upper(), "-", "-",
-                         "%s: %s" % (row["status"], row["why"])])
+                         "%s: %s" % (row["status"], row["why"]), "-"])
             continue
         top = row["dominant"][0]
-        rows.append([row["device_name"] + ("" if row["fitted_device"] else " *"),
-                     row["precision"].upper(), "%.2f" % row["latency_ms"],
+        rows.append([row["device_name"], row["precision"].upper(), "%.2f" % row["latency_ms"],
                      "%.0f%%" % (100 * row["overhead_share"]),
-                     "%s %.0f%% (%s-bound); %d compute-, %d memory-bound layers"
-                     % (top["layer"], 100 * top["share"], top["bound"],
-                        row["compute_bound_layers"], row["memory_bound_layers"])])
+                     "%s %.0f%% (%s-bound)" % (top["layer"], 100 * top["share"], top["bound"]),
+                     _error_text(row.get("estimator_error"))])
     click.echo(format_table(["device", "precision", "predicted ms", "launch overhead",
-                             "dominant layer"], rows))
-    if any(not r.get("fitted_device", True) for r in report["rows"]):
-        click.echo("* no measured data for this device: its efficiency and overhead are the "
-                   "geometric mean of the fitted devices' (error unknown)")
+                             "dominant layer", "error on this board (leave-one-board-out)"],
+                            rows))
     if report["plan"] and any(r["precision"] == "mix" for r in report["rows"]):
         click.echo("MIX plan: %s" % report["plan"])

@@ -47,7 +47,7 @@ def run_quantize(source: ModelSource, samples: SampleSettings, calib: Calibratio
 def run_sweep(source: ModelSource, samples: SampleSettings, calib: CalibrationSettings,
               sweep: SweepSettings, out_dir: str, ranges_path: Optional[str] = None,
               progress: bool = True) -> Dict[str, Any]:
-    sweep.check_budget()
+    sweep.check_budget().check_target()
     runner = StageRunner(out_dir)
     model = calibrated_model(runner, source, samples, calib, progress, ranges_path)
     try:
@@ -61,4 +61,5 @@ def run_sweep(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
     return {"plan": plan_path, "selection": results["selection"],
             "all_fp16": results["all_fp16"], "all_int8": results["all_int8"],
             "budget": results["budget"]["text"], "samples": record["settings"]["samples"],
-            "test": results["test"], "stages": runner.log}
+            "test": results["test"], "latency": results.get("latency"),
+            "stages": runner.log}

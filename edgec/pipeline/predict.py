@@ -48,14 +48,25 @@ def model_layers(target: str) -> Tuple[str, List[Dict[str, Any]], Optional[str]]
     return target, zoo_layers(target), None
 
 
-def refit(result_paths: Sequence[str]) -> Dict[str, Any]:
-    points = []
-    for path in result_paths:
-        result = validate_result(read_json(path, "result"), path)
-        points.append(predict.point_from_result(result, path))
+def refit(paths: Sequence[str]) -> Dict[str, Any]:
+    """The estimator refitted on the shipped data plus the user's Jetson measurements:
+    result.json files of `edgec bench` (whole-engine latencies) and profile.json files of
+    `edgec bench --profile` (one point per profiled layer)."""
+    from edgec.runtime.layer_profile import read_profile
+
+    points = []  # type: List[Dict[str, Any]]
+    for path in paths:
+        data = read_json(path, "measurement")
+        if isinstance(data, dict) and data.get("format") == artifacts.PROFILE_FORMAT:
+            profile = read_profile(path)
+            _, layers, _ = model_layers(str(profile.get("model")))
+            points += predict.points_from_profile(profile, path, layers)
+        else:
+            result = validate_result(data, path)
+            points.append(predict.point_from_result(result, path))
     all_points = predict.fitting_points(zoo_layers, points)
-    return predict.fit_record(all_points, [os.path.relpath(predict.DATA_FILE)]
-                              + list(result_paths))
+    return predict.fit_record(all_points, [os.path.relpath(predict.DATA_FILE),
+                                           os.path.relpath(predict.PUBLIC_FILE)] + list(paths))
 
 
 DEVICES = ("nano", "tx2", "xavier-nx", "agx-xavier")
@@ -89,14 +100,19 @@ def run_predict(target: str, devices: Sequence[str] = ("all",),
                              "precision": "mix", "batch": batch, "status": "needs --plan",
                              "why": "no plan.json given or found beside the ONNX file"})
                 continue
-            rows.append(predict.predict(layers, key, precision, record["params"],
-                                        plan if precision == "mix" else None, batch))
+            row = predict.predict(layers, key, precision, record["params"],
+                                  plan if precision == "mix" else None, batch)
+            row["estimator_error"] = record["leave_one_board_out"]["by_board_precision"].get(
+                "%s/%s" % (key, precision))
+            rows.append(row)
     if save_fit:
         from edgec.fileio import atomic_write_json
 
         atomic_write_json(save_fit, record)
     return {"model": name, "batch": batch, "rows": rows, "plan": plan_source,
-            "estimator": {"leave_one_out": record["leave_one_out"]["summary"],
-                          "data": record["data"], "fitted_devices":
-                          sorted(record["params"]["devices"])},
+            "estimator": {"leave_one_board_out": record["leave_one_board_out"]["summary"],
+                          "by_board_precision":
+                              record["leave_one_board_out"]["by_board_precision"],
+                          "data": record["data"], "measured_boards":
+                          sorted(record["params"].get("board_scale", {}))},
             "fit": record if fit_results else None}

@@ -4,7 +4,7 @@ Where the PyTorch model is known, the fast evaluator runs the same plan and the 
 between the two is reported too."""
 import os
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import onnx
@@ -120,19 +120,24 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
     return report
 
 
-def layer_macs(out_dir: str, onnx_model=None) -> Dict[str, int]:
-    """MACs per quantizable layer: the zoo's counts from export.json (PyTorch shapes, exact);
-    for imported ONNX files, counted on the ONNX graph (needs shape inference to succeed)."""
+def layer_records(out_dir: str, onnx_model=None) -> List[Dict[str, object]]:
+    """Costs and shapes of each quantizable layer: the zoo's from export.json (PyTorch shapes,
+    exact); for imported ONNX files, counted on the ONNX graph (needs shape inference)."""
     import json
 
     path = os.path.join(out_dir, artifacts.EXPORT_JSON)
     if os.path.isfile(path):
         with open(path) as handle:
-            counts = {l["name"]: l["macs"] for l in json.load(handle)["layers"]}
-        if counts:
-            return counts
+            layers = json.load(handle)["layers"]
+        if layers:
+            return layers
     if onnx_model is None:
-        return {}
+        return []
     from edgec.exporter.onnx_layers import describe_layers
 
-    return {l["name"]: l["macs"] for l in describe_layers(onnx_model)}
+    return describe_layers(onnx_model)
+
+
+def layer_macs(out_dir: str, onnx_model=None) -> Dict[str, int]:
+    """MACs per quantizable layer (see layer_records)."""
+    return {l["name"]: l["macs"] for l in layer_records(out_dir, onnx_model)}

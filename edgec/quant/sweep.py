@@ -195,43 +195,96 @@ def _interrupt_hook():
 
 def select_plan(engine: SweepEngine, budget: Budget, gains: Dict[str, float],
                 all_fp16: Dict[str, object], all_int8: Dict[str, object],
-                evaluate: Callable[[Dict[str, str]], Dict[str, object]]) -> Dict[str, object]:
-    """Greedy by FP16 gain per MAC, verified by evaluating every candidate plan; then pruned."""
+                evaluate: Callable[[Dict[str, str]], Dict[str, object]],
+                cost: Optional[Callable[[Dict[str, str]], float]] = None) -> Dict[str, object]:
+    """Greedy by FP16 gain per unit of cost, verified by evaluating every candidate plan; then
+    pruned. `cost(plan)` is what the plan should minimise: the FP16 MACs by default
+    (edgec.quant.latency_objective.MacCost), or a target's predicted latency (LatencyCost).
+
+    1. Free layers first: while making some layer FP16 lowers the cost (its INT8 is not faster
+       on the target, boundaries counted), it is made FP16. The MAC cost has none.
+    2. Add: the layer with the largest gain per added cost, until the budget holds.
+    3. Prune: drop the layers added in 2 (least gain per saved cost first) while the budget
+       still holds and the cost falls.
+    4. With a latency cost only: flip single layers where that is cheaper and the budget
+       holds; take all FP16 if it is cheaper than the result."""
+    from edgec.quant.latency_objective import MacCost
+
     layers = engine.layers
-    order = sorted(layers, key=lambda l: (-gains[l] / max(1, engine.macs[l]), layers.index(l)))
+    cost = cost or MacCost(engine.macs)
     steps = []
 
     def plan_with(fp16):
         return {l: ("fp16" if l in fp16 else "int8") for l in layers}
 
+    def added_cost(fp16, layer):
+        return cost(plan_with(fp16 | {layer})) - cost(plan_with(fp16))
+
     def check(fp16, action):
         metrics = evaluate(plan_with(fp16))
         ok = budget.holds(metrics, all_fp16)
         steps.append({"action": action, "fp16_layers": [l for l in layers if l in fp16],
-                      "metrics": metrics, "meets_budget": ok})
+                      "metrics": metrics, "meets_budget": ok, "cost": cost(plan_with(fp16))})
         return ok, metrics
+
+    def priority(fp16, layer):
+        extra = added_cost(fp16, layer)
+        return (-float("inf") if extra <= 0 else -gains[layer] / extra, layers.index(layer))
 
     if all_fp16.get(budget.primary_metric) is None or not budget.holds(all_fp16, all_fp16):
         raise EdgecError("budget %s cannot be met even with every layer in FP16 (%s): loosen it"
                          % (budget.text(), _metric_text(all_fp16)))
-    chosen = []  # type: List[str]
-    ok = budget.holds(all_int8, all_fp16)
-    for layer in order:
-        if ok:
+    ranking = sorted(layers, key=lambda l: priority(set(), l))
+    free = set()  # type: set
+    while True:
+        cheaper = [(added_cost(free, l), layers.index(l), l) for l in layers if l not in free]
+        cheaper = [c for c in cheaper if c[0] < 0]
+        if not cheaper:
             break
-        chosen.append(layer)
+        free.add(min(cheaper)[2])
+    chosen = set(free)
+    if free:
+        ok, _ = check(chosen, "start: FP16 where INT8 is not faster (%s)"
+                      % ", ".join(l for l in layers if l in free))
+    else:
+        ok = budget.holds(all_int8, all_fp16)
+    added = []  # type: List[str]
+    while not ok and len(chosen) < len(layers):
+        layer = min((l for l in layers if l not in chosen), key=lambda l: priority(chosen, l))
+        chosen.add(layer)
+        added.append(layer)
         ok, _ = check(set(chosen), "add %s" % layer)
-    # Prune: drop FP16 layers (cheapest gain per MAC first) while the budget still holds.
-    for layer in sorted(chosen, key=lambda l: gains[l] / max(1, engine.macs[l])):
-        trial = [l for l in chosen if l != layer]
-        if check(set(trial), "drop %s" % layer)[0]:
+    savings = {l: added_cost(chosen - {l}, l) for l in added}
+    for layer in sorted(added, key=lambda l: (gains[l] / savings[l] if savings[l] > 0
+                                              else float("inf"), layers.index(l))):
+        if savings[layer] <= 0:
+            continue
+        trial = chosen - {layer}
+        if cost(plan_with(trial)) < cost(plan_with(chosen)) and \
+                check(trial, "drop %s" % layer)[0]:
             chosen = trial
-    final = plan_with(set(chosen))
+    # Polish (a cost with boundaries only): one pass flipping single layers where that lowers
+    # the cost and the budget still holds; then all FP16, which always meets the budget, wins
+    # if it is cheaper still (a small model whose boundaries cost more than INT8 saves).
+    if not isinstance(cost, MacCost):
+        for layer in layers:
+            trial = chosen ^ {layer}
+            if cost(plan_with(trial)) < cost(plan_with(chosen)) and \
+                    check(trial, "flip %s" % layer)[0]:
+                chosen = trial
+        if cost(plan_with(set(layers))) < cost(plan_with(chosen)):
+            chosen = set(layers)
+            steps.append({"action": "all FP16: faster than every plan found",
+                          "fp16_layers": list(layers), "metrics": all_fp16,
+                          "meets_budget": True, "cost": cost(plan_with(chosen))})
+    final = plan_with(chosen)
     verified = evaluate(final)
     if not budget.holds(verified, all_fp16):
         raise RuntimeError("selected plan does not verify: %s" % verified)
-    return {"ranking": order, "steps": steps, "precisions": final,
-            "fp16_layers": [l for l in layers if l in chosen], "metrics": verified}
+    return {"ranking": ranking, "steps": steps, "precisions": final,
+            "fp16_layers": [l for l in layers if l in chosen],
+            "free_fp16_layers": [l for l in layers if l in free], "metrics": verified,
+            "objective": cost.describe(final)}
 
 
 def _difference(a, b, sign: float = 1.0):
@@ -247,7 +300,9 @@ def _metric_text(metrics) -> str:
 
 
 def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
-              progress: bool = True) -> Dict[str, object]:
+              progress: bool = True, cost=None) -> Dict[str, object]:
+    """Phase 1 and phase 2; `cost` (edgec.quant.latency_objective.LatencyCost) makes the plan
+    minimise a target's latency, and the MAC-share plan is then chosen too, for comparison."""
     from edgec.progress import progress_bar
 
     tick = _interrupt_hook()
@@ -302,12 +357,29 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
             tick()
         return metrics
 
-    selection = select_plan(engine, budget, gains, all_fp16, all_int8, evaluate)
+    selection = select_plan(engine, budget, gains, all_fp16, all_int8, evaluate, cost)
     total = float(sum(engine.macs.values()))
-    int8_share = sum(engine.macs[l] for l in layers
-                     if selection["precisions"][l] == "int8") / total
-    selection["int8_mac_share"] = round(int8_share, 6)
-    return {"metric": metric, "all_fp16": all_fp16, "all_int8": all_int8,
-            "per_layer": per_layer, "boundary": boundary, "selection": selection,
-            "budget": {"text": budget.text(), "bounds": budget.bounds(all_fp16)},
-            "peak": engine.peak, "configurations": len(todo)}
+
+    def int8_share(precisions):
+        return round(sum(engine.macs[l] for l in layers if precisions[l] == "int8") / total, 6)
+
+    selection["int8_mac_share"] = int8_share(selection["precisions"])
+    results = {"metric": metric, "all_fp16": all_fp16, "all_int8": all_int8,
+               "per_layer": per_layer, "boundary": boundary, "selection": selection,
+               "budget": {"text": budget.text(), "bounds": budget.bounds(all_fp16)},
+               "peak": engine.peak, "configurations": len(todo)}
+    if cost is not None:
+        by_macs = select_plan(engine, budget, gains, all_fp16, all_int8, evaluate)
+        uniform = {p: {l: p for l in layers} for p in ("fp16", "int8")}
+        results["latency"] = {
+            "target": cost.target, "profiles": cost.sources,
+            "int8_not_faster": cost.int8_not_faster(),
+            "plan": cost.describe(selection["precisions"]),
+            "all_fp16": cost.describe(uniform["fp16"]),
+            "all_int8": cost.describe(uniform["int8"]),
+            "mac_share_plan": dict(cost.describe(by_macs["precisions"]),
+                                   fp16_layers=by_macs["fp16_layers"],
+                                   int8_mac_share=int8_share(by_macs["precisions"]),
+                                   metrics=by_macs["metrics"]),
+            "layer_ms": cost.table}
+    return results

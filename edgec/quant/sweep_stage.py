@@ -4,7 +4,7 @@ all INT8 are then measured on the test split, and plan.json carries those test f
 import json
 import os
 import time
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import onnx
 
@@ -46,6 +46,34 @@ def test_figures(engine: SweepEngine, budget: Budget, results: Dict[str, object]
                 bounds=budget.bounds(figures["all_fp16"]), split=split)
 
 
+def latency_cost(out_dir: str, model, layer_names, target: str, profiles: Sequence[str]):
+    """The target's latency objective: the shipped estimator's per-layer times, replaced by the
+    board's own profile.json times where given, and the graph's precision boundaries."""
+    from edgec.errors import EdgecError
+    from edgec.jetson import predict
+    from edgec.quant.latency_objective import LatencyCost, conv_edges, measured_times
+    from edgec.quant.quantize import layer_records
+
+    layers = [l for l in layer_records(out_dir, model) if l["name"] in set(layer_names)]
+    if len(layers) != len(layer_names):
+        raise EdgecError("--target needs every layer's shape; %d of %d layers have none"
+                         % (len(layer_names) - len(layers), len(layer_names)))
+    params = predict.load_params()
+    measured = measured_times(profiles, target, layer_names) if profiles else None
+    return LatencyCost(target, layers, conv_edges(model, layer_names), params["params"],
+                       measured, list(profiles))
+
+
+def _latency_provenance(latency):
+    if not latency:
+        return None
+    keep = ("target", "profiles", "plan", "all_fp16", "all_int8", "int8_not_faster")
+    record = {k: latency[k] for k in keep}
+    record["mac_share_plan"] = {k: latency["mac_share_plan"][k]
+                                for k in ("fp16_layers", "predicted_ms", "int8_mac_share")}
+    return record
+
+
 def definition_order(out_dir: str, onnx_order):
     """The zoo's layer order (encoder to decoder, as the paper sweeps), from export.json; the
     ONNX graph's order for models without one."""
@@ -61,7 +89,8 @@ def definition_order(out_dir: str, onnx_order):
 def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges_path: str,
           store_path: str, budget_text: str, holdout: float, eval_samples: int,
           batch_size: int = 32, device: str = "auto", resume: bool = False,
-          progress: bool = True) -> Dict[str, object]:
+          progress: bool = True, target: Optional[str] = None,
+          profiles: Sequence[str] = ()) -> Dict[str, object]:
     import torch
 
     from edgec.quant.fakequant import build_evaluator
@@ -92,6 +121,7 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
         "batch_size": batch_size, "budget": budget.text(), "method": spec.method,
         "checkpoint_sha256": sha256_file(checkpoint) if checkpoint else None,
         "metric_peak": "FP32 output value range over the evaluation samples",
+        "target": target, "profiles_sha256": [sha256_file(p) for p in profiles],
     }
     settings_hash = sha256_bytes(json.dumps(settings, sort_keys=True).encode())
     state_path = os.path.join(out_dir, artifacts.SWEEP_STATE_JSON)
@@ -106,8 +136,9 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     layers = definition_order(out_dir, spec.layer_names)
     engine = SweepEngine(evaluator, layers, macs, batches_of(indices), device,
                          region=region_rows)
+    cost = latency_cost(out_dir, model, layers, target, profiles) if target else None
     setup_seconds = time.time() - start
-    results = run_sweep(engine, budget, state, progress)
+    results = run_sweep(engine, budget, state, progress, cost)
     del engine  # its batches and references: the test split's take their place
     results["test"] = test_figures(
         SweepEngine(evaluator, layers, macs, batches_of(test_indices), device,
@@ -126,6 +157,8 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
         "meets_budget_on_test": test["meets_budget"],
         "selection_metrics": selection["metrics"],
         "int8_mac_share": selection["int8_mac_share"],
+        "objective": selection["objective"]["objective"],
+        "latency": _latency_provenance(results.get("latency")),
         "sensitivity_sha256": sha256_file(sensitivity_path),
         "samples": test["split"]["samples"], "selection_samples": settings["samples"]})
     plan.save(os.path.join(out_dir, artifacts.PLAN_JSON))

@@ -14,8 +14,8 @@ class BenchOptions(object):
     def __init__(self, batch=None, iterations=None, duration_s=None, warmup_s=1.0,
                  reference=None, save_reference=None, min_psnr=30.0, max_abs=None,
                  model_name=None, precision=None, power=True, power_interval_ms=100,
-                 jetson_root=None, seed=0):
-        # type: (Optional[int], Optional[int], Optional[float], float, Optional[str], Optional[str], float, Optional[float], Optional[str], Optional[str], bool, int, Optional[str], int) -> None  # noqa: E501
+                 jetson_root=None, seed=0, profile=None, profile_runs=20):
+        # type: (Optional[int], Optional[int], Optional[float], float, Optional[str], Optional[str], float, Optional[float], Optional[str], Optional[str], bool, int, Optional[str], int, Optional[str], int) -> None  # noqa: E501
         self.batch = batch
         self.iterations = iterations
         self.duration_s = duration_s
@@ -32,6 +32,8 @@ class BenchOptions(object):
         # EDGEC_JETSON_ROOT points elsewhere (fixture trees, containers with host files mounted).
         self.jetson_root = jetson_root or os.environ.get("EDGEC_JETSON_ROOT", "/")
         self.seed = seed
+        self.profile = profile  # where profile.json goes; None: no per-layer profiling
+        self.profile_runs = profile_runs
 
     def settings(self):
         # type: () -> Dict[str, Any]
@@ -42,7 +44,8 @@ class BenchOptions(object):
                 "max_abs_error": self.max_abs if self.reference else None,
                 "inputs": "reference" if self.reference else "uniform random, seed %d"
                                                              % self.seed,
-                "power_sampling": self.power, "power_interval_ms": self.power_interval_ms}
+                "power_sampling": self.power, "power_interval_ms": self.power_interval_ms,
+                "profile_runs": self.profile_runs if self.profile else None}
 
 
 def _device(runner, board):
@@ -118,6 +121,9 @@ def run_bench(path, options):
         extra = {}  # type: Dict[str, Any]
         if board is not None:
             extra["jetson"] = _jetson_record(board, clock_state, monitor, timing)
+        if options.profile:
+            # After the timed runs and the output check: profiling slows every run.
+            extra["profile"] = _write_profile(runner, feed, options, target, device, board)
         return make_result(target, runner, timing, options.settings(), check, device, memory,
                            warnings, extra)
 
@@ -139,3 +145,21 @@ def _jetson_record(board, clock_state, monitor, timing):
                                         profile.total_power_rail if profile else None, locked)
         record["power"]["source"] = monitor.source
     return record
+
+
+def _write_profile(runner, feed, options, target, device, board):
+    # type: (Any, Dict[str, Any], BenchOptions, Target, Dict[str, Any], Optional[Dict[str, Any]]) -> Dict[str, Any]  # noqa: E501
+    from edgec.fileio import atomic_write_json
+    from edgec.runtime.layer_profile import make_profile
+
+    path = options.profile or ""
+    rows, notes = runner.profile_layers(feed, options.profile_runs)
+    describe = runner.describe()
+    profile = make_profile(rows, {"backend": runner.backend, "version": describe.get("version")},
+                           device, (board or {}).get("profile"), target.model_name,
+                           target.precision, options.batch or 1, options.profile_runs,
+                           os.path.basename(target.path))
+    profile["notes"] = notes
+    atomic_write_json(path, profile)
+    return {"file": path, "layers": len(rows), "total_ms": profile["total_ms"],
+            "notes": notes}

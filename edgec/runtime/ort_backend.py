@@ -1,7 +1,7 @@
 """ONNX Runtime backend: runs the same ONNX / Q-DQ files everywhere (CPU here; CUDA or TensorRT
 execution providers where installed). What the tests execute. Python 3.6 compatible."""
 import os
-from typing import Any, Dict, List, Optional  # noqa: F401
+from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
 
 import numpy as np  # noqa: F401  (type comments)
 
@@ -77,6 +77,54 @@ class OnnxRuntimeRunner(Runner):
         names = [o.name for o in self.session.get_outputs()]
         values = self.session.run(names, feed)
         return dict(zip(names, values))
+
+    def profile_layers(self, feed, runs):
+        # type: (Dict[str, np.ndarray], int) -> Tuple[List[Dict[str, Any]], List[str]]
+        """Per-node times over `runs` runs from ONNX Runtime's profiler, on a second session
+        with profiling on (profiling is a session option); its trace file is read and removed.
+        Returns (rows, notes)."""
+        import json
+        import shutil
+        import tempfile
+
+        import onnxruntime as ort
+
+        from edgec.runtime.layer_profile import LayerTimes
+
+        folder = tempfile.mkdtemp(prefix="edgec-ort-profile-")
+        try:
+            options = ort.SessionOptions()
+            options.log_severity_level = 3
+            options.enable_profiling = True
+            options.profile_file_prefix = os.path.join(folder, "trace")
+            if self.threads:
+                options.intra_op_num_threads = self.threads
+            # Basic optimizations only: the extended ones fuse and re-layout convolutions
+            # under generated names ("..._nchwc"), which no edgec layer name matches.
+            options.graph_optimization_level = (
+                ort.GraphOptimizationLevel.ORT_ENABLE_BASIC if self.optimize
+                else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+            session = ort.InferenceSession(self.model, options, providers=self.providers)
+            names = [o.name for o in session.get_outputs()]
+            for _ in range(runs):
+                session.run(names, feed)
+            with open(session.end_profiling()) as handle:
+                events = json.load(handle)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        times = LayerTimes()
+        types = {}  # type: Dict[str, str]
+        for event in events:  # Chrome trace events; "dur" in microseconds
+            name = str(event.get("name", ""))
+            if event.get("cat") == "Node" and name.endswith("_kernel_time"):
+                node = name[:-len("_kernel_time")]
+                times.add(node, float(event.get("dur", 0)) / 1000.0)
+                types[node] = str((event.get("args") or {}).get("op_name", ""))
+        if not times.order:
+            raise EdgecError("ONNX Runtime's profiler reported no node times for %s"
+                             % self.label())
+        return times.rows(None, types), ["ONNX Runtime node times (%s), basic graph "
+                                         "optimizations" % ", ".join(self.providers)]
 
     def describe(self):
         # type: () -> Dict[str, Any]

@@ -1,0 +1,136 @@
+"""profile.json: per-layer times of one engine (or ONNX file) on one device, from
+`edgec bench --profile`; read by `edgec sweep --target ... --profile` (the latency-aware planner)
+and `edgec predict --fit` (the latency fit).
+
+The device writes raw facts: every layer the backend reports (TensorRT's fused engine layers,
+reformats included, or ONNX Runtime's nodes), its median time over the profiled runs and, where
+the engine inspector says so, its precision. Which edgec layer an engine layer belongs to is
+decided on the workstation (`attribute`), which knows the model's layer names.
+
+Python 3.6 compatible; standard library only (no numpy: the medians are of a few dozen values).
+"""
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: F401
+
+from edgec.artifacts import PROFILE_FORMAT
+from edgec.errors import EdgecError
+from edgec.runtime.trt.layers import _belongs, _fused_parts, is_reformat_layer
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+class LayerTimes(object):
+    """Per-layer times as a backend reports them, run after run (TensorRT's IProfiler calls
+    `add` once per engine layer per enqueue; ONNX Runtime's trace is replayed into it)."""
+
+    def __init__(self):
+        # type: () -> None
+        self.order = []  # type: List[str]
+        self.samples = {}  # type: Dict[str, List[float]]
+
+    def add(self, name, ms):
+        # type: (str, float) -> None
+        if name not in self.samples:
+            self.order.append(name)
+            self.samples[name] = []
+        self.samples[name].append(float(ms))
+
+    def rows(self, precisions=None, types=None):
+        # type: (Optional[Dict[str, Optional[str]]], Optional[Dict[str, str]]) -> List[Dict[str, Any]]  # noqa: E501
+        rows = []
+        for name in self.order:
+            values = sorted(self.samples[name])
+            rows.append({"name": name, "median_ms": _median(values), "max_ms": values[-1],
+                         "runs": len(values),
+                         "precision": (precisions or {}).get(name),
+                         "type": (types or {}).get(name)})
+        return rows
+
+
+def _median(values):
+    # type: (Sequence[float]) -> float
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0
+
+
+def make_profile(rows, backend, device, board, model, precision, batch, runs, source_file):
+    # type: (List[Dict[str, Any]], Dict[str, Any], Dict[str, Any], Optional[str], Optional[str], Optional[str], int, int, str) -> Dict[str, Any]  # noqa: E501
+    return {"format": PROFILE_FORMAT, "backend": backend, "device": device, "board": board,
+            "model": model, "precision": precision, "batch": batch, "runs": runs,
+            "file": source_file, "layers": rows,
+            "total_ms": sum(r["median_ms"] for r in rows),
+            "note": "median time of each layer over the profiled runs; profiling adds overhead, "
+                    "so the total exceeds the benchmark's latency"}
+
+
+def read_profile(path):
+    # type: (str) -> Dict[str, Any]
+    """A validated profile.json; EdgecError naming the file and the first problem."""
+    from edgec.fileio import read_json
+    from edgec.jetson.profiles import BY_KEY
+
+    data = read_json(path, "profile")
+
+    def bad(problem):
+        return EdgecError("profile %s: %s (expected a profile.json of `edgec bench --profile`)"
+                          % (path, problem))
+
+    if not isinstance(data, dict):
+        raise bad("not a JSON object")
+    if data.get("format") != PROFILE_FORMAT:
+        raise bad("format is %r, not %s" % (data.get("format"), PROFILE_FORMAT))
+    board = data.get("board")
+    if board is not None and board not in BY_KEY:
+        raise bad("unknown board %r (known: %s)" % (board, ", ".join(sorted(BY_KEY))))
+    batch = data.get("batch")
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise bad("batch must be a positive integer, not %r" % (batch,))
+    if data.get("precision") not in PRECISIONS + ("mix",):
+        raise bad("precision %r is not one of fp32, fp16, int8, mix" % (data.get("precision"),))
+    layers = data.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise bad("no layers")
+    for index, row in enumerate(layers):
+        if not isinstance(row, dict) or not isinstance(row.get("name"), str) or not row["name"]:
+            raise bad("layer %d has no name" % index)
+        ms = row.get("median_ms")
+        if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not math.isfinite(ms) \
+                or ms < 0:
+            raise bad("layer %s: median_ms must be a finite number >= 0, not %r"
+                      % (row["name"], ms))
+        if row.get("precision") not in (None,) + PRECISIONS:
+            raise bad("layer %s: precision %r is not one of fp32, fp16, int8"
+                      % (row["name"], row.get("precision")))
+    return data
+
+
+def attribute(profile, layer_names):
+    # type: (Dict[str, Any], Sequence[str]) -> Dict[str, Any]
+    """Engine layer times credited to edgec layers. An engine layer that fuses an edgec layer
+    (its ONNX node name) with pointwise neighbours is credited whole to that layer; one that
+    names none is "other" (pooling, concatenation, plugins), reformats are kept apart.
+
+    {"layers": {layer: {"ms", "precision", "engine_layers"}}, "reformat_ms", "other_ms",
+     "unmatched": [edgec layers no engine layer names]}. A layer's precision is the engine
+    inspector's where recorded, else the profile's engine precision (fp16/int8 engines: every
+    quantizable layer is assumed to run at it), else None."""
+    engine_precision = profile.get("precision")
+    default = engine_precision if engine_precision in PRECISIONS else None
+    credited = {}  # type: Dict[str, Dict[str, Any]]
+    reformat_ms = other_ms = 0.0
+    for row in profile["layers"]:
+        if is_reformat_layer(row):
+            reformat_ms += row["median_ms"]
+            continue
+        parts = _fused_parts(row["name"]) or [row["name"]]
+        owner = next((name for name in layer_names
+                      if any(_belongs(part, name) for part in parts)), None)
+        if owner is None:
+            other_ms += row["median_ms"]
+            continue
+        entry = credited.setdefault(owner, {"ms": 0.0, "precision": None, "engine_layers": []})
+        entry["ms"] += row["median_ms"]
+        entry["engine_layers"].append(row["name"])
+        entry["precision"] = entry["precision"] or row.get("precision") or default
+    return {"layers": credited, "reformat_ms": reformat_ms, "other_ms": other_ms,
+            "unmatched": [name for name in layer_names if name not in credited]}
