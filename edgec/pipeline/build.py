@@ -167,17 +167,30 @@ REFERENCE_SAMPLES = 8
 
 
 def plan_test_notes(plan_path: str) -> List[str]:
-    """A warning when the plan met its budget on the selection split only."""
+    """The latency objective's figures when the plan was chosen for a target, and a warning
+    when the plan met its budget on the selection split only."""
     import json
 
     with open(plan_path) as handle:
-        meta = json.load(handle).get("provenance", {})
+        plan = json.load(handle)
+    meta = plan.get("provenance", {})
+    notes = []
+    latency = meta.get("latency")
+    if latency:
+        notes.append("MIX plan chosen for the least predicted latency on %s: %.3f ms (the "
+                     "MAC-share plan %.3f ms, all FP16 %.3f ms, all INT8 %.3f ms)%s."
+                     % (latency["target"], latency["plan"]["predicted_ms"],
+                        latency["mac_share_plan"]["predicted_ms"],
+                        latency["all_fp16"]["predicted_ms"], latency["all_int8"]["predicted_ms"],
+                        "; on this board no MIX plan within the budget is faster than FP16"
+                        if all(p == "fp16" for p in plan["precisions"].values()) else ""))
     if meta.get("meets_budget_on_test", True):
-        return []
-    return ["Warning: the MIX plan meets %s on the selection split but not on the test split "
-            "(%s): more samples (-n, --holdout, --eval-samples) make the choice hold."
-            % (meta.get("budget"), "PSNR %.2f dB" % meta["metrics"]["psnr_db"]
-               if meta.get("metrics", {}).get("psnr_db") is not None else "non-finite")]
+        return notes
+    return notes + [
+        "Warning: the MIX plan meets %s on the selection split but not on the test split "
+        "(%s): more samples (-n, --holdout, --eval-samples) make the choice hold."
+        % (meta.get("budget"), "PSNR %.2f dB" % meta["metrics"]["psnr_db"]
+           if meta.get("metrics", {}).get("psnr_db") is not None else "non-finite")]
 
 
 def write_reference(out_dir: str, store_path: Optional[str], holdout: float, seed: int) -> None:
