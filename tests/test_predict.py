@@ -45,9 +45,8 @@ def test_fit_vectors_compute_the_layer_formula(shipped_points):
         rows = predict.layer_times(point["layers"], point["precisions"], point["device"],
                                    params, point.get("batch") or 1)
         engine = sum(r["ms"] for r in rows)
-        call = params["timing_ms"].get(point["timing"], 0.0) * predict.overhead_us(
-            params, point["device"]) / params["overhead_us_ghz"] * predict.board_scale(
-            params, point["device"])
+        call = params["timing_ms"].get(point["timing"], 0.0) * predict.cpu_factor(
+            params, point["device"]) * predict.board_scale(params, point["device"])
         assert predict.predicted_ms(point, params) == pytest.approx(engine + call, rel=1e-9)
 
 

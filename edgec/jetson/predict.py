@@ -75,12 +75,17 @@ def _peak_ops(profile, precision):
     return profile.int8_tops * 1e12
 
 
+def cpu_factor(params, key):
+    # type: (Dict[str, Any], str) -> float
+    """How much slower device `key`'s CPU launches work than a 1 GHz Carmel core."""
+    profile = BY_KEY[key]
+    return (params["a57_factor"] if profile.cpu_core == "a57" else 1.0) / profile.cpu_ghz
+
+
 def overhead_us(params, key):
     # type: (Dict[str, Any], str) -> float
     """Per-layer launch overhead of device `key`, microseconds."""
-    profile = BY_KEY[key]
-    factor = params["a57_factor"] if profile.cpu_core == "a57" else 1.0
-    return params["overhead_us_ghz"] * factor / profile.cpu_ghz
+    return params["overhead_us_ghz"] * cpu_factor(params, key)
 
 
 def efficiency(params, cls):
@@ -164,9 +169,6 @@ def predict(layers, key, precision, params, plan=None, batch=1):
 
 # -- per-layer costs for the planner -------------------------------------------------------------
 
-PLAN_PRECISIONS = ("fp16", "int8")
-
-
 def plan_costs(layers, key, params, measured=None, batch=1):
     # type: (List[Dict[str, Any]], str, Dict[str, Any], Optional[Dict[str, Dict[str, float]]], int) -> Dict[str, Dict[str, Any]]  # noqa: E501
     """Each layer's time on device `key` in FP16 and in INT8, for choosing a MIX plan.
@@ -199,13 +201,13 @@ def plan_costs(layers, key, params, measured=None, batch=1):
     return table
 
 
-def reformat_ms(numel, key, params, batch=1, widths=("fp16", "int8")):
-    # type: (int, str, Dict[str, Any], int, Sequence[str]) -> float
-    """One precision conversion of a tensor of `numel` values: read at one width, written at
+def reformat_ms(shape, key, params, batch=1, widths=("fp16", "int8")):
+    # type: (Sequence[int], str, Dict[str, Any], int, Sequence[str]) -> float
+    """One precision conversion of a tensor of `shape` (batch 1): read at one width, written at
     the other, at the device's achievable bandwidth, plus one layer's launch overhead (TensorRT
     inserts a reformat layer at a precision boundary unless it fuses the conversion)."""
     profile = BY_KEY[key]
-    traffic = numel * batch * sum(BYTES[w] for w in widths)
+    traffic = _numel(shape) * batch * sum(BYTES[w] for w in widths)
     seconds = traffic / (profile.bandwidth_gbs * 1e9 * params["memory_efficiency"])
     return (seconds + overhead_us(params, key) * 1e-6) * board_scale(params, key) * 1000.0
 
@@ -289,8 +291,7 @@ class _Arrays(object):
         memory = self.traffic / (self.bandwidth * params["memory_efficiency"])
         engine = (np.maximum(compute, memory).sum()
                   + self.count * overhead_us(params, self.key) * 1e-6) * 1000.0
-        call = params["timing_ms"].get(self.timing, 0.0) * \
-            overhead_us(params, self.key) / params["overhead_us_ghz"]
+        call = params["timing_ms"].get(self.timing, 0.0) * cpu_factor(params, self.key)
         return (engine + call) * board_scale(params, self.key)
 
 
@@ -344,11 +345,11 @@ def _error_rows(points, params, arrays=None):
     return rows
 
 
-def leave_one_board_out(points):
-    # type: (List[Dict[str, Any]]) -> List[Dict[str, Any]]
+def leave_one_board_out(points, arrays=None):
+    # type: (List[Dict[str, Any]], Optional[List[Any]]) -> List[Dict[str, Any]]
     """Fit without one board's points, predict them; for every board with points. A class
     without data in the fold borrows its neighbour's efficiency (the row says so)."""
-    arrays = [_Arrays(p) for p in points]
+    arrays = arrays or [_Arrays(p) for p in points]
     rows = []
     for key in [p.key for p in PROFILES]:
         held = [i for i, p in enumerate(points) if p["device"] == key]
@@ -510,12 +511,13 @@ def fit_record(points, sources):
     # type: (List[Dict[str, Any]], List[str]) -> Dict[str, Any]
     """Fitted parameters with the data they came from, their in-sample error and their
     leave-one-board-out error (per board and precision)."""
-    params = fit(points)
-    rows = leave_one_board_out(points)
+    arrays = [_Arrays(p) for p in points]
+    params = fit(points, arrays)
+    rows = leave_one_board_out(points, arrays)
     return {"format": LATENCY_FIT_FORMAT, "params": params,
             "data": {"points": len(points), "sources": sources,
                      "boards": sorted(set(p["device"] for p in points))},
-            "in_sample": error_summary(_error_rows(points, params)),
+            "in_sample": error_summary(_error_rows(points, params, arrays)),
             "leave_one_board_out": {"summary": error_summary(rows),
                                     "by_board_precision": by_board_and_precision(rows),
                                     "points": rows},

@@ -52,13 +52,13 @@ def refit(paths: Sequence[str]) -> Dict[str, Any]:
     """The estimator refitted on the shipped data plus the user's Jetson measurements:
     result.json files of `edgec bench` (whole-engine latencies) and profile.json files of
     `edgec bench --profile` (one point per profiled layer)."""
-    from edgec.runtime.layer_profile import read_profile
+    from edgec.runtime.layer_profile import check_profile
 
     points = []  # type: List[Dict[str, Any]]
     for path in paths:
         data = read_json(path, "measurement")
         if isinstance(data, dict) and data.get("format") == artifacts.PROFILE_FORMAT:
-            profile = read_profile(path)
+            profile = check_profile(data, path)
             _, layers, _ = model_layers(str(profile.get("model")))
             points += predict.points_from_profile(profile, path, layers)
         else:

@@ -78,8 +78,8 @@ class LatencyCost(object):
         self.sources = list(sources)
         self.table = predict.plan_costs(layers, target, params, measured, batch)
         by_name = {layer["name"]: layer for layer in layers}
-        self.edges = [(a, b, predict.reformat_ms(_numel(by_name[a]["output_shape"]), target,
-                                                 params, batch)) for a, b in edges]
+        self.edges = [(a, b, predict.reformat_ms(by_name[a]["output_shape"], target, params,
+                                                 batch)) for a, b in edges]
 
     def __call__(self, precisions: Dict[str, str]) -> float:
         return self.breakdown(precisions)["ms"]
@@ -99,13 +99,6 @@ class LatencyCost(object):
         return {"objective": self.name, "target": self.target,
                 "predicted_ms": round(row["ms"], 4), "boundaries": row["boundaries"],
                 "boundary_ms": round(row["boundary_ms"], 4)}
-
-
-def _numel(shape) -> int:
-    total = 1
-    for value in shape or []:
-        total *= int(value)
-    return total
 
 
 def measured_times(profile_paths: Sequence[str], target: str, layer_names: Sequence[str],

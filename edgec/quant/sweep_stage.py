@@ -54,7 +54,8 @@ def latency_cost(out_dir: str, model, layer_names, target: str, profiles: Sequen
     from edgec.quant.latency_objective import LatencyCost, conv_edges, measured_times
     from edgec.quant.quantize import layer_records
 
-    layers = [l for l in layer_records(out_dir, model) if l["name"] in set(layer_names)]
+    wanted = set(layer_names)
+    layers = [l for l in layer_records(out_dir, model) if l["name"] in wanted]
     if len(layers) != len(layer_names):
         raise EdgecError("--target needs every layer's shape; %d of %d layers have none"
                          % (len(layer_names) - len(layers), len(layer_names)))

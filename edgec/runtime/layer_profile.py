@@ -7,16 +7,17 @@ reformats included, or ONNX Runtime's nodes), its median time over the profiled 
 the engine inspector says so, its precision. Which edgec layer an engine layer belongs to is
 decided on the workstation (`attribute`), which knows the model's layer names.
 
-Python 3.6 compatible; standard library only (no numpy: the medians are of a few dozen values).
+Python 3.6 compatible; numpy and the standard library.
 """
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: F401
 
+import numpy as np
+
+from edgec.artifacts import LAYER_PRECISIONS as PRECISIONS
 from edgec.artifacts import PROFILE_FORMAT
 from edgec.errors import EdgecError
 from edgec.runtime.trt.layers import _belongs, _fused_parts, is_reformat_layer
-
-PRECISIONS = ("fp32", "fp16", "int8")
 
 
 class LayerTimes(object):
@@ -40,17 +41,12 @@ class LayerTimes(object):
         rows = []
         for name in self.order:
             values = sorted(self.samples[name])
-            rows.append({"name": name, "median_ms": _median(values), "max_ms": values[-1],
+            rows.append({"name": name, "median_ms": float(np.median(values)),
+                         "max_ms": values[-1],
                          "runs": len(values),
                          "precision": (precisions or {}).get(name),
                          "type": (types or {}).get(name)})
         return rows
-
-
-def _median(values):
-    # type: (Sequence[float]) -> float
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0
 
 
 def make_profile(rows, backend, device, board, model, precision, batch, runs, source_file):
@@ -67,9 +63,14 @@ def read_profile(path):
     # type: (str) -> Dict[str, Any]
     """A validated profile.json; EdgecError naming the file and the first problem."""
     from edgec.fileio import read_json
-    from edgec.jetson.profiles import BY_KEY
 
-    data = read_json(path, "profile")
+    return check_profile(read_json(path, "profile"), path)
+
+
+def check_profile(data, path):
+    # type: (Any, str) -> Dict[str, Any]
+    """`data` read from `path`, validated as a profile.json."""
+    from edgec.jetson.profiles import BY_KEY
 
     def bad(problem):
         return EdgecError("profile %s: %s (expected a profile.json of `edgec bench --profile`)"

@@ -34,10 +34,7 @@ class OnnxRuntimeRunner(Runner):
             import onnxruntime as ort
         except ImportError:
             raise EdgecError("the ONNX Runtime backend needs onnxruntime: pip install onnxruntime")
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if self.threads:
-            options.intra_op_num_threads = self.threads
+        options = self._options(ort)
         if not self.optimize:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         source = self.model
@@ -49,6 +46,15 @@ class OnnxRuntimeRunner(Runner):
             where = source if isinstance(source, str) else "<in-memory model>"
             raise EdgecError("ONNX Runtime cannot load %s: %s" % (where, str(exc).strip()))
         self.active = True
+
+    def _options(self, ort):
+        # type: (Any) -> Any
+        """Session options every session of this runner shares (quiet, its thread count)."""
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        return options
 
     def deactivate(self):
         # type: () -> None
@@ -93,12 +99,9 @@ class OnnxRuntimeRunner(Runner):
 
         folder = tempfile.mkdtemp(prefix="edgec-ort-profile-")
         try:
-            options = ort.SessionOptions()
-            options.log_severity_level = 3
+            options = self._options(ort)
             options.enable_profiling = True
             options.profile_file_prefix = os.path.join(folder, "trace")
-            if self.threads:
-                options.intra_op_num_threads = self.threads
             # Basic optimizations only: the extended ones fuse and re-layout convolutions
             # under generated names ("..._nchwc"), which no edgec layer name matches.
             options.graph_optimization_level = (
