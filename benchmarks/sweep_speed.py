@@ -16,6 +16,7 @@ decoding), calibrated on a separate 512.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -57,7 +58,8 @@ def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indic
                         ([b[n] for n in names] for b in store.batches(subset, 64)), args.device,
                         peak=engine.peak)
     with OnnxRuntimeRunner(os.path.join(args.work, args.model, "model.onnx")) as ref:
-        references = [torch.from_numpy(ref.infer(b)["output"]) for b in store.batches(subset, 64)]
+        output = args.output_name
+        references = [torch.from_numpy(ref.infer(b)[output]) for b in store.batches(subset, 64)]
     chosen = configs[::max(1, len(configs) // args.check_configs)][:args.check_configs]
     rows = []
     for config in chosen:
@@ -66,7 +68,7 @@ def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indic
         data = write_qdq(model, spec, PrecisionPlan(config.precisions)).SerializeToString()
         with OnnxRuntimeRunner(data) as runner:
             for batch, reference in zip(store.batches(subset, 64), references):
-                sums.update(reference, torch.from_numpy(runner.infer(batch)["output"]),
+                sums.update(reference, torch.from_numpy(runner.infer(batch)[output]),
                             engine.peak)
         theirs = sums.result(engine.peak)
         rows.append({"configuration": config.key, "edgec_psnr_db": ours["psnr_db"],
@@ -74,6 +76,49 @@ def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indic
     return {"samples": len(subset), "rows": rows,
             "max_psnr_gap_db": max(abs(r["edgec_psnr_db"] - r["onnxruntime_psnr_db"])
                                    for r in rows)}
+
+
+def measure_floor(engine, configs, macs, device):
+    """What the sweep is measured against: every configuration's recomputed share of the
+    model's conv MACs, as passes of the evaluator with every layer FP16 over the same batches,
+    timed here (after a warm-up pass)."""
+    import torch
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    fp16 = {l: "fp16" for l in engine.layers}
+    engine.evaluate_plan(fp16)
+    sync()
+    start = time.perf_counter()
+    engine.evaluate_plan(fp16)
+    sync()
+    one_pass = time.perf_counter() - start
+    passes = 0.0
+    for config in configs:
+        shares = []
+        for base in ("fp16", "int8"):
+            changed = [l for l in engine.layers if config.precisions[l] != base]
+            shares.append(engine.runner.recompute_fraction(changed, macs))
+        passes += min(shares)
+    return {"fp16_pass_seconds": round(one_pass, 4), "recomputed_passes": round(passes, 2),
+            "seconds": round(passes * one_pass, 3),
+            "what": "recomputed conv MACs of every configuration, as all-FP16 passes of the "
+                    "evaluator over the same samples"}
+
+
+def check_exhaustive(engine, configs, results, count):
+    """A spread of configurations evaluated whole (no reuse of a base's activations) on the
+    same batches: the sweep's figures must be the same numbers."""
+    chosen = configs[::max(1, len(configs) // max(count, 1))][:count]
+    rows = []
+    for config in chosen:
+        whole = engine.evaluate_plan(config.precisions)
+        rows.append({"configuration": config.key, "sweep_psnr_db": results[config.key]["psnr_db"],
+                     "whole_psnr_db": whole["psnr_db"]})
+    gaps = [abs(r["sweep_psnr_db"] - r["whole_psnr_db"]) for r in rows]
+    return {"rows": rows, "max_psnr_gap_db": max(gaps) if gaps else None}
 
 
 def main():
@@ -127,7 +172,9 @@ def main():
     store_path = make_store(entry, os.path.join(work, "samples-%d" % total), total)
     ranges_path = os.path.join(work, "ranges.json")
     if not os.path.isfile(ranges_path):
-        calibrate(onnx_path, store_path, work, holdout=holdout, progress=False)
+        # On a GPU, PyTorch observers (edgec.quant.observe_torch); ONNX Runtime on the CPU.
+        calibrate(onnx_path, store_path, work, holdout=holdout, progress=False,
+                  device=args.device, entry=entry)
     model = onnx.load(onnx_path)
     spec = QuantSpec.from_onnx(model, load_ranges(ranges_path))
     store = SampleStore(store_path)
@@ -148,6 +195,7 @@ def main():
 
     if args.device == "cuda":
         torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     evaluator = build_evaluator(entry, spec, device=args.device)
     engine = SweepEngine(evaluator, spec.layer_names, macs,
@@ -207,6 +255,8 @@ def main():
             seconds, naive = time_naive()
             naive_times.append(seconds)
     edgec_seconds = float(np.median(edgec_times))
+    floor = measure_floor(engine, configs, macs, args.device)
+    exhaustive = check_exhaustive(engine, configs, ours_results, args.check_configs)
 
     report = {
         "model": args.model, "samples": len(indices), "layers": len(spec.layer_names),
@@ -215,9 +265,15 @@ def main():
                   "rounds_seconds": [round(t, 3) for t in edgec_times],
                   "seconds_per_configuration": round(edgec_seconds / len(configs), 4)},
         "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "floor": floor, "exhaustive_check": exhaustive,
+        "sweep_over_floor": round(edgec_seconds / floor["seconds"], 2),
+        "batches": len(engine.batches), "max_batch_for_memory": engine.max_batch,
+        "cache_gb_per_sample": round(engine.cache_bytes_per_sample / 1e9, 4),
+        "peak_host_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
     }
     if args.device == "cuda":
         report["gpu"] = torch.cuda.get_device_name(0)
+        report["peak_device_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 2)
 
     if not args.no_naive:
         naive_seconds = float(np.median(naive_times))
@@ -243,7 +299,9 @@ def main():
         if max(gaps) > 1.0:
             print(json.dumps(report, indent=2))
             sys.exit("edgec and the naive loop disagree by %.2f dB: a measuring bug" % max(gaps))
+    print(json.dumps(report), flush=True)  # the timings, before the slower check
     if args.no_naive and args.check_configs:
+        args.output_name = entry.outputs[0]
         report["check"] = check_against_onnxruntime(
             args, engine, evaluator, spec, model, store, indices, names, configs, macs)
     text = json.dumps(report, indent=2)

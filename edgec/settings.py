@@ -138,15 +138,20 @@ class CalibrationSettings(object):
     for quality evaluation."""
 
     def __init__(self, method="percentile", percentile=DEFAULT_PERCENTILE,
-                 holdout=DEFAULT_HOLDOUT):
-        # type: (str, float, float) -> None
+                 holdout=DEFAULT_HOLDOUT, calibration_device="auto"):
+        # type: (str, float, float, str) -> None
         self.method = method
         self.percentile = percentile
         self.holdout = holdout
+        # auto: PyTorch on the GPU where one is present and the PyTorch model is known, else
+        # ONNX Runtime on the CPU; cpu, cuda: that one (cuda needs --model).
+        self.calibration_device = calibration_device
 
     def key(self):
         # type: () -> Dict[str, Any]
-        return {"method": self.method, "percentile": self.percentile, "holdout": self.holdout}
+        # The device joins the key: the two paths' statistics agree within a bin, not bitwise.
+        return {"method": self.method, "percentile": self.percentile, "holdout": self.holdout,
+                "device": self.calibration_device}
 
 
 class SweepSettings(object):

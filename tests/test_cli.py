@@ -66,7 +66,7 @@ def test_groups_build_settings_objects(monkeypatch):
     assert (captured["samples"].data_dir, captured["samples"].count) == (".", 7)
     assert captured["calib"].percentile == 99.9 and captured["calib"].method == "percentile"
     assert (captured["sweep"].budget, captured["sweep"].batch_size) == ("ssim>=0.9", 3)
-    assert set(CALIBRATION.names) == {"method", "percentile", "holdout"}
+    assert set(CALIBRATION.names) == {"method", "percentile", "holdout", "calibration_device"}
     assert "resume" in SWEEP.names
 
 

@@ -158,6 +158,11 @@ CALIBRATION = OptionGroup("calib", lambda **v: edgec_settings.CalibrationSetting
         show_default=True,
         help="Fraction of samples kept out of calibration, halved into the selection split "
              "(the sweep chooses on it) and the test split (every quality figure)."),
+    Opt("--calibration-device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+        show_default=True,
+        help="Where activation statistics are gathered: cuda runs the PyTorch model on the "
+             "GPU (needs --model), cpu runs ONNX Runtime on the CPU; auto takes cuda where "
+             "PyTorch sees a GPU and the model is known."),
 ])
 
 SWEEP = OptionGroup("sweep", lambda **v: edgec_settings.SweepSettings(**v), [

@@ -103,10 +103,12 @@ def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str,
         from edgec.quant.output_search import output_thresholds
 
         search = None
-        if output_method and source is not None and source.entry is not None:
-            search = functools.partial(output_thresholds, source.entry, source.checkpoint)
+        entry = source.entry if source is not None and source.model_name else None
+        if output_method and entry is not None:
+            search = functools.partial(output_thresholds, entry, source.checkpoint)
         calibrate(onnx_path, store_path, out, calib.method, calib.percentile, calib.holdout,
-                  progress=progress, output_search=search)
+                  progress=progress, output_search=search, device=calib.calibration_device,
+                  entry=entry, checkpoint=source.checkpoint if entry is not None else None)
     runner.run("calibrate", key, [ranges, os.path.join(out, artifacts.CALIB_CACHE)], work)
     return ranges
 

@@ -34,9 +34,12 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
               percentile: float = DEFAULT_PERCENTILE, holdout: float = DEFAULT_HOLDOUT,
               batch_size: int = 64, progress: bool = True,
               cache_header: str = DEFAULT_CALIB_CACHE_HEADER,
-              output_search=None) -> Dict[str, object]:
+              output_search=None, device: str = "cpu", entry=None,
+              checkpoint: Optional[str] = None) -> Dict[str, object]:
     """`output_search`: what the output method runs (output_search.output_thresholds bound to
-    the PyTorch model; passed in, so calibration does not import the evaluator)."""
+    the PyTorch model; passed in, so calibration does not import the evaluator). `device`:
+    cpu observes with ONNX Runtime, cuda with the PyTorch model `entry` (+ `checkpoint`) on the
+    GPU, auto picks cuda where it can (see observer_for)."""
     if method not in METHODS:
         raise ValueError("unknown method %r" % method)
     if method == "output" and output_search is None:
@@ -48,7 +51,7 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
     store = SampleStore(store_path)
     splits = split_all(store.count, holdout)
     calib_idx = split_indices(store, holdout, CALIBRATION)
-    observer = ActivationObserver(model)
+    observer = observer_for(model, device, entry, checkpoint, store, calib_idx, onnx_path)
     stats = observer.collect(store, calib_idx, batch_size, progress)
     tensors = {}
     for name, stat in stats.items():
@@ -79,11 +82,45 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
         "histogram": "counts of |x| in equal bins over [0, absmax]",
         "layers": layers, "tensors": tensors, "output_search": search,
         "warnings": clipping_warnings(tensors, layers, method),
-        "versions": library_versions(("onnx", "onnxruntime", "numpy")),
+        "observer": observer.description(),
+        "versions": library_versions(("onnx", "onnxruntime", "numpy", "torch")
+                                     if observer.description()["backend"] == "pytorch"
+                                     else ("onnx", "onnxruntime", "numpy")),
     }
     atomic_write_json(os.path.join(out_dir, artifacts.RANGES_JSON), record)
     artifacts.write_calib_cache(os.path.join(out_dir, artifacts.CALIB_CACHE), scales, cache_header)
     return record
+
+
+def observer_for(model: onnx.ModelProto, device: str, entry, checkpoint: Optional[str], store,
+                 indices, onnx_path: str):
+    """ONNX Runtime on the CPU, or the PyTorch model on the GPU (edgec.quant.observe_torch):
+    `device` cpu, cuda, or auto (cuda where PyTorch sees a GPU and the model is known)."""
+    from edgec.errors import EdgecError
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError("unknown calibration device %r" % device)
+    if device == "auto":
+        device = "cpu"
+        if entry is not None:
+            try:
+                import torch
+            except ImportError:
+                torch = None
+            if torch is not None and torch.cuda.is_available():
+                device = "cuda"
+    if device == "cpu":
+        return ActivationObserver(model)
+    if entry is None:
+        raise EdgecError("--calibration-device cuda observes the PyTorch model: give --model "
+                         "(%s alone is an ONNX file)" % onnx_path)
+    import torch
+
+    if not torch.cuda.is_available():
+        raise EdgecError("--calibration-device cuda: PyTorch sees no CUDA device here")
+    from edgec.quant.observe_torch import TorchActivationObserver
+
+    return TorchActivationObserver(model, entry, checkpoint, store, indices, "cuda")
 
 
 def clipping_warnings(tensors, layers, method: str):

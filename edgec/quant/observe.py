@@ -72,6 +72,9 @@ class ActivationObserver(object):
         self.runner = OnnxRuntimeRunner(_with_outputs(model, self.names), threads=threads or None)
         self.runner.activate()
 
+    def description(self) -> Dict[str, object]:
+        return {"backend": "onnxruntime", "device": "cpu", "tensors": len(self.names)}
+
     def batch_size_for(self, requested: int) -> int:
         """The largest batch (up to `requested`) whose largest group fits the budget."""
         per_sample = max(sum(self.sample_bytes.get(n, 0) for n in g) for g in self.groups)

@@ -13,6 +13,12 @@ from torch import fx
 from edgec.quant.fakequant import FakeQuantModel, primary_output
 
 
+def _reads_shape(node: fx.Node) -> bool:
+    if node.op == "call_function" and node.target is getattr:
+        return len(node.args) > 1 and node.args[1] in ("shape", "ndim", "dtype", "device")
+    return node.op == "call_method" and node.target in ("size", "dim")
+
+
 class PartialRunner(object):
     def __init__(self, model: FakeQuantModel):
         self.model = model
@@ -37,6 +43,10 @@ class PartialRunner(object):
         self._downstream = {}  # type: Dict[str, Set[fx.Node]]
 
     def downstream(self, layer: str) -> Set[fx.Node]:
+        """Every node whose value can change with the layer's precision. A shape read
+        (x.shape, x.size(), x.dim()) cannot: precision never changes a shape, so what only
+        reads one is reused. (SPADE resizes its conditioning map to x.shape in every block;
+        counted as downstream, the map and the three convs reading it were recomputed.)"""
         if layer not in self._downstream:
             seen = set()  # type: Set[fx.Node]
             stack = [self.layer_node[layer]] + self.residual_of.get(layer, [])
@@ -45,7 +55,7 @@ class PartialRunner(object):
                 if node in seen:
                     continue
                 seen.add(node)
-                stack.extend(node.users)
+                stack.extend(user for user in node.users if not _reads_shape(user))
             self._downstream[layer] = seen
         return self._downstream[layer]
 

@@ -75,6 +75,24 @@ def threshold_entropy(stats: Dict[str, object]) -> float:
     return float(best * absmax / n_bins)
 
 
+def entropy_excess(stats: Dict[str, object], threshold: float) -> float:
+    """How much more KL divergence `threshold` has on these statistics than their entropy
+    threshold, as a share of that least divergence (0: as good). Compares two observers'
+    entropy thresholds, whose positions a flat minimum makes unstable."""
+    hist = np.asarray(stats["histogram"], dtype=np.float64).copy()
+    absmax = float(stats["absmax"])
+    if absmax == 0 or hist.sum() == 0 or len(hist) <= QUANT_LEVELS:
+        return 0.0
+    hist[0] = hist[1]
+    index = int(round(threshold * len(hist) / absmax))
+    index = min(max(index, QUANT_LEVELS), len(hist))
+    best = _kl_at(hist, int(round(threshold_entropy(stats) * len(hist) / absmax)))
+    mine = _kl_at(hist, index)
+    if not np.isfinite(mine):
+        return float("inf")
+    return float((mine - best) / best) if best > 0 else float(mine > 0)
+
+
 def threshold_mse(stats: Dict[str, object]) -> float:
     """The threshold whose symmetric INT8 quantization of |x| has the least mean squared error,
     over the same candidates as entropy (every bin edge from bin 128 on): each bin's values are

@@ -63,7 +63,10 @@ class SweepEngine(object):
 
     def __init__(self, evaluator, layers: Sequence[str], macs: Dict[str, int], batches,
                  device: str, peak: Optional[float] = None,
-                 region: Optional[Tuple[float, float]] = None):
+                 region: Optional[Tuple[float, float]] = None,
+                 memory_budget: Optional[int] = None):
+        """`memory_budget`: bytes the two base configurations' cached activations of one batch
+        may hold (default_memory_budget); larger batches are split to fit it."""
         self.evaluator = evaluator
         self.runner = PartialRunner(evaluator)
         self.layers = list(layers)
@@ -80,10 +83,41 @@ class SweepEngine(object):
         evaluator.to(memory_format=self.memory_format)
         self.batches = [[self._place(torch.from_numpy(np.ascontiguousarray(a)).to(device))
                          for a in batch] for batch in batches]
+        self.memory_budget = memory_budget if memory_budget is not None else \
+            default_memory_budget(device)
+        self.cache_bytes_per_sample = self._cache_bytes_per_sample()
+        self.batches = self._bounded(self.batches)
         outputs = [self._run_uniform("fp32", batch).float()
                    for batch in self.batches]
         self.peak = peak if peak is not None else output_peak(outputs)
         self.references = [Reference(output, self.peak, region) for output in outputs]
+
+    def _cache_bytes_per_sample(self) -> float:
+        """Bytes one sample's cached activations take (every node's value, and the input
+        steps riding on them), from one sample run through the all-INT8 configuration."""
+        if not self.batches:
+            return 0.0
+        self._set({l: "int8" for l in self.layers})
+        env = self.runner.run_full([t[:1] for t in self.batches[0]])
+        seen = {}  # type: Dict[int, int]
+        for value in env.values():
+            for tensor in (value, getattr(value, "_edgec_prologue", (None, None, None))[2]):
+                if isinstance(tensor, torch.Tensor):
+                    seen[tensor.data_ptr()] = tensor.numel() * tensor.element_size()
+        return float(sum(seen.values()))
+
+    def _bounded(self, batches):
+        """Batches split so that two bases' caches of one fit the memory budget."""
+        self.max_batch = None  # type: Optional[int]
+        if not self.memory_budget or not self.cache_bytes_per_sample:
+            return batches
+        largest = max(1, int(self.memory_budget // (2 * self.cache_bytes_per_sample)))
+        self.max_batch = largest
+        bounded = []
+        for batch in batches:
+            for start in range(0, batch[0].shape[0], largest):
+                bounded.append([t[start:start + largest] for t in batch])
+        return bounded
 
     def _place(self, tensor: torch.Tensor) -> torch.Tensor:
         if tensor.dim() == 4:
@@ -133,6 +167,14 @@ class SweepEngine(object):
         for batch, reference in zip(self.batches, self.references):
             sums.update(reference, self.evaluator(*batch), self.peak)
         return sums.result(self.peak)
+
+
+def default_memory_budget(device: str) -> Optional[int]:
+    """On a GPU, 40% of its memory for the two cached bases (the rest: the configuration being
+    evaluated, the inputs and references). On the CPU, none: batches are as given."""
+    if device != "cuda":
+        return None
+    return int(0.4 * torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory)
 
 
 class SweepState(object):
