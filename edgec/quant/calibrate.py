@@ -53,6 +53,7 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
     calib_idx = split_indices(store, holdout, CALIBRATION)
     observer = observer_for(model, device, entry, checkpoint, store, calib_idx, onnx_path)
     stats = observer.collect(store, calib_idx, batch_size, progress)
+    described = observer.description()
     tensors = {}
     for name, stat in stats.items():
         stat = dict(stat)
@@ -82,9 +83,9 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
         "histogram": "counts of |x| in equal bins over [0, absmax]",
         "layers": layers, "tensors": tensors, "output_search": search,
         "warnings": clipping_warnings(tensors, layers, method),
-        "observer": observer.description(),
+        "observer": described,
         "versions": library_versions(("onnx", "onnxruntime", "numpy", "torch")
-                                     if observer.description()["backend"] == "pytorch"
+                                     if described["backend"] == "pytorch"
                                      else ("onnx", "onnxruntime", "numpy")),
     }
     atomic_write_json(os.path.join(out_dir, artifacts.RANGES_JSON), record)

@@ -249,6 +249,9 @@ class TorchActivationObserver(object):
             per_sample = (torch.cuda.max_memory_allocated() - before) / float(count)
         self.pairs = pair_tensors(onnx_prints, torch_prints)
         self.unpaired = [n for n in self.names if n not in self.pairs and n not in inputs]
+        self.readers = {}  # type: Dict[str, List[str]]  # fx node -> the ONNX tensors it is
+        for name, node in self.pairs.items():
+            self.readers.setdefault(node, []).append(name)
         self.remainder, self.remainder_inputs = remainder_graph(
             model, self.unpaired, set(self.pairs) | inputs)
         self.session = None
@@ -286,9 +289,7 @@ class TorchActivationObserver(object):
         for name in self.input_names:
             if name in batch and name in self.stats:
                 use(name, torch.from_numpy(np.ascontiguousarray(batch[name])).to(self.device))
-        readers = {}  # type: Dict[str, List[str]]
-        for name, node in self.pairs.items():
-            readers.setdefault(node, []).append(name)
+        readers = self.readers
         frontier = {}  # type: Dict[str, np.ndarray]
         wanted_for_remainder = set(self.remainder_inputs)
 

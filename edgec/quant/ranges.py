@@ -54,6 +54,16 @@ def _kl_at(hist: np.ndarray, i: int) -> float:
     return float(np.sum(p[mask] * np.log(p[mask] / q[mask])))
 
 
+def _entropy_histogram(stats: Dict[str, object]):
+    """The histogram the KL search runs on (zero bin replaced, see threshold_entropy), or None
+    where there is nothing to search."""
+    hist = np.asarray(stats["histogram"], dtype=np.float64).copy()
+    if float(stats["absmax"]) == 0 or hist.sum() == 0 or len(hist) <= QUANT_LEVELS:
+        return None
+    hist[0] = hist[1]
+    return hist
+
+
 def threshold_entropy(stats: Dict[str, object]) -> float:
     """The clipping threshold minimising KL(P || Q), as NVIDIA's entropy calibration computes it
     (TensorRT's EntropyCalibrator2 and ModelOpt's histogram calibrator): 2048 bins of |x|, every
@@ -62,12 +72,11 @@ def threshold_entropy(stats: Dict[str, object]) -> float:
     about half of all values are exactly zero (47-55% on the demo network's conv inputs), and
     that spike, merged with its neighbours into the first level, otherwise dominates KL and
     pulls every threshold down (1.6 to 14x below the maximum, and 15 dB on a trained student)."""
-    hist = np.asarray(stats["histogram"], dtype=np.float64).copy()
+    hist = _entropy_histogram(stats)
     absmax = float(stats["absmax"])
-    n_bins = len(hist)
-    if absmax == 0 or hist.sum() == 0 or n_bins <= QUANT_LEVELS:
+    if hist is None:
         return absmax
-    hist[0] = hist[1]
+    n_bins = len(hist)
     divergences = [_kl_at(hist, i) for i in range(QUANT_LEVELS, n_bins + 1)]
     best = QUANT_LEVELS + int(np.argmin(divergences))  # the first of equal minima
     if not np.isfinite(divergences[best - QUANT_LEVELS]):
@@ -79,11 +88,10 @@ def entropy_excess(stats: Dict[str, object], threshold: float) -> float:
     """How much more KL divergence `threshold` has on these statistics than their entropy
     threshold, as a share of that least divergence (0: as good). Compares two observers'
     entropy thresholds, whose positions a flat minimum makes unstable."""
-    hist = np.asarray(stats["histogram"], dtype=np.float64).copy()
+    hist = _entropy_histogram(stats)
     absmax = float(stats["absmax"])
-    if absmax == 0 or hist.sum() == 0 or len(hist) <= QUANT_LEVELS:
+    if hist is None:
         return 0.0
-    hist[0] = hist[1]
     index = int(round(threshold * len(hist) / absmax))
     index = min(max(index, QUANT_LEVELS), len(hist))
     best = _kl_at(hist, int(round(threshold_entropy(stats) * len(hist) / absmax)))

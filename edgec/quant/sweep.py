@@ -85,16 +85,23 @@ class SweepEngine(object):
                          for a in batch] for batch in batches]
         self.memory_budget = memory_budget if memory_budget is not None else \
             default_memory_budget(device)
-        self.cache_bytes_per_sample = self._cache_bytes_per_sample()
+        self._cache_bytes = None  # type: Optional[float]
         self.batches = self._bounded(self.batches)
         outputs = [self._run_uniform("fp32", batch).float()
                    for batch in self.batches]
         self.peak = peak if peak is not None else output_peak(outputs)
         self.references = [Reference(output, self.peak, region) for output in outputs]
 
-    def _cache_bytes_per_sample(self) -> float:
+    @property
+    def cache_bytes_per_sample(self) -> float:
         """Bytes one sample's cached activations take (every node's value, and the input
-        steps riding on them), from one sample run through the all-INT8 configuration."""
+        steps riding on them), from one sample run through the all-INT8 configuration;
+        measured when first asked (only a memory budget needs it)."""
+        if self._cache_bytes is None:
+            self._cache_bytes = self._measure_cache_bytes()
+        return self._cache_bytes
+
+    def _measure_cache_bytes(self) -> float:
         if not self.batches:
             return 0.0
         self._set({l: "int8" for l in self.layers})
