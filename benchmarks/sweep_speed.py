@@ -25,6 +25,16 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+_STARTED = time.perf_counter()
+
+
+def stage(label):
+    """A progress line on stderr with the time since the start: a run cut off at its time
+    limit still says how far it got."""
+    sys.stderr.write("[%7.1f s] %s\n" % (time.perf_counter() - _STARTED, label))
+    sys.stderr.flush()
+
+
 def make_store(entry, path, count, seed=0):
     from edgec.calib.store import SampleStoreWriter, StoreInput
 
@@ -44,7 +54,10 @@ def make_store(entry, path, count, seed=0):
 
 def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indices, names,
                               configs, macs):
-    """Re-evaluate a spread of configurations in ONNX Runtime on a subset and compare."""
+    """Re-evaluate configurations in ONNX Runtime on a subset and compare. Chosen where INT8
+    error dominates: at least 6 dB below the best configuration on the subset, the same rule as
+    the naive loop's agreement (nearer FP16 both sides measure float rounding noise; ONNX
+    Runtime's FP16 kernels are not PyTorch's). These are the layers a plan keeps FP16."""
     import torch
 
     from edgec.quant.qdq import write_qdq
@@ -60,7 +73,17 @@ def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indic
     with OnnxRuntimeRunner(os.path.join(args.work, args.model, "model.onnx")) as ref:
         output = args.output_name
         references = [torch.from_numpy(ref.infer(b)[output]) for b in store.batches(subset, 64)]
-    chosen = configs[::max(1, len(configs) // args.check_configs)][:args.check_configs]
+    sums = {c.key: QualitySums() for c in configs}
+    small.evaluate_batches(configs, sums, 0, lambda done: None)
+    psnr = {k: v.result(small.peak)["psnr_db"] for k, v in sums.items()}
+    best = max(psnr.values())
+    dominated = sorted((c for c in configs if psnr[c.key] < best - 6), key=lambda c: psnr[c.key])
+    rule = "at least 6 dB below the best configuration (%.2f dB) on the subset" % best
+    if not dominated:
+        dominated, rule = list(configs), "none is 6 dB below the best: a spread of all"
+    # Evenly over the PSNR range: the lowest, the highest still dominated, and between.
+    places = np.linspace(0, len(dominated) - 1, min(args.check_configs, len(dominated)))
+    chosen = [dominated[i] for i in sorted(set(int(round(p)) for p in places))]
     rows = []
     for config in chosen:
         ours = small.evaluate_plan(config.precisions)
@@ -73,15 +96,16 @@ def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indic
         theirs = sums.result(engine.peak)
         rows.append({"configuration": config.key, "edgec_psnr_db": ours["psnr_db"],
                      "onnxruntime_psnr_db": theirs["psnr_db"]})
-    return {"samples": len(subset), "rows": rows,
+    return {"samples": len(subset), "chosen": rule, "rows": rows,
             "max_psnr_gap_db": max(abs(r["edgec_psnr_db"] - r["onnxruntime_psnr_db"])
                                    for r in rows)}
 
 
-def measure_floor(engine, configs, macs, device):
+def measure_floor(engine, configs, macs, device, limits):
     """What the sweep is measured against: every configuration's recomputed share of the
-    model's conv MACs, as passes of the evaluator with every layer FP16 over the same batches,
-    timed here (after a warm-up pass)."""
+    model's conv MACs, as passes of the evaluator with every layer FP16 over the same batches
+    (a configuration limited to leading batches: over those), timed here (after a warm-up
+    pass)."""
     import torch
 
     def sync():
@@ -96,25 +120,33 @@ def measure_floor(engine, configs, macs, device):
     sync()
     one_pass = time.perf_counter() - start
     passes = 0.0
+    samples = float(sum(b[0].shape[0] for b in engine.batches))
     for config in configs:
+        share = sum(b[0].shape[0] for b in engine.batches[:limits.get(config.key,
+                                                                     len(engine.batches))])
         shares = []
         for base in ("fp16", "int8"):
             changed = [l for l in engine.layers if config.precisions[l] != base]
             shares.append(engine.runner.recompute_fraction(changed, macs))
-        passes += min(shares)
+        passes += min(shares) * share / samples
     return {"fp16_pass_seconds": round(one_pass, 4), "recomputed_passes": round(passes, 2),
             "seconds": round(passes * one_pass, 3),
             "what": "recomputed conv MACs of every configuration, as all-FP16 passes of the "
                     "evaluator over the same samples"}
 
 
-def check_exhaustive(engine, configs, results, count):
+def check_exhaustive(engine, configs, results, count, limits):
     """A spread of configurations evaluated whole (no reuse of a base's activations) on the
     same batches: the sweep's figures must be the same numbers."""
     chosen = configs[::max(1, len(configs) // max(count, 1))][:count]
     rows = []
+    every = engine.batches
     for config in chosen:
-        whole = engine.evaluate_plan(config.precisions)
+        engine.batches = every[:limits.get(config.key, len(every))]
+        try:
+            whole = engine.evaluate_plan(config.precisions)
+        finally:
+            engine.batches = every
         rows.append({"configuration": config.key, "sweep_psnr_db": results[config.key]["psnr_db"],
                      "whole_psnr_db": whole["psnr_db"]})
     gaps = [abs(r["sweep_psnr_db"] - r["whole_psnr_db"]) for r in rows]
@@ -138,6 +170,16 @@ def main():
                         help="with --no-naive: configurations re-evaluated in ONNX Runtime on "
                              "--check-samples samples to check the fast path's numbers")
     parser.add_argument("--check-samples", type=int, default=256)
+    parser.add_argument("--describe-samples", type=int, default=0,
+                        help="as edgec sweep --describe-samples: the configurations no plan "
+                             "reads (each layer alone INT8, boundaries) over this many leading "
+                             "samples; 0 (default): all")
+    parser.add_argument("--check-only", action="store_true",
+                        help="only the ONNX Runtime check (no timing): its evaluator runs over "
+                             "the --check-samples alone")
+    parser.add_argument("--exhaustive-configs", type=int, default=8,
+                        help="configurations evaluated whole (no reuse) over every sample on "
+                             "the sweep's device: their figures must equal the sweep's")
     parser.add_argument("--output", default=None, help="write the report JSON here too")
     parser.add_argument("--cudnn-benchmark", action="store_true",
                         help="let cuDNN time its algorithms (edgec sweep does not: a resumed "
@@ -145,6 +187,9 @@ def main():
     parser.add_argument("--analysis", choices=["all", "per-layer"], default="all",
                         help="per-layer: only each layer alone INT8 / alone FP16")
     args = parser.parse_args()
+    if args.describe_samples and not args.no_naive:
+        parser.error("--describe-samples needs --no-naive (the naive loop measures every "
+                     "configuration on every sample)")
 
     import onnx
     import torch
@@ -158,7 +203,7 @@ def main():
     from edgec.quant.splits import SELECTION, TEST, split_all
     from edgec.quant.spec import PrecisionPlan, QuantSpec
     from edgec.quant.metrics import QualitySums
-    from edgec.quant.sweep import SweepEngine, phase1_configs
+    from edgec.quant.sweep import SweepEngine, phase1_configs, plan_deciding
     from edgec.quant.quantize import layer_macs
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
@@ -169,12 +214,15 @@ def main():
     onnx_path = os.path.join(work, "model.onnx")
     if not os.path.isfile(onnx_path):
         export_zoo_model(entry, work)
+    stage("exported %s" % onnx_path)
     store_path = make_store(entry, os.path.join(work, "samples-%d" % total), total)
+    stage("sample store of %d" % total)
     ranges_path = os.path.join(work, "ranges.json")
     if not os.path.isfile(ranges_path):
         # On a GPU, PyTorch observers (edgec.quant.observe_torch); ONNX Runtime on the CPU.
         calibrate(onnx_path, store_path, work, holdout=holdout, progress=False,
                   device=args.device, entry=entry)
+    stage("calibrated (%s)" % args.device)
     model = onnx.load(onnx_path)
     spec = QuantSpec.from_onnx(model, load_ranges(ranges_path))
     store = SampleStore(store_path)
@@ -183,9 +231,11 @@ def main():
     indices = np.sort(np.concatenate([splits[SELECTION], splits[TEST]]))[:args.samples]
     names = [i.name for i in entry.inputs]
     configs = {}
-    for config in phase1_configs(spec.layer_names).values():
+    every_config = phase1_configs(spec.layer_names)
+    for config in every_config.values():
         configs.setdefault(config.signature(), config)
     configs = list(configs.values())
+    deciding = plan_deciding(every_config, spec.layer_names)
     if args.analysis == "per-layer":
         configs = [c for c in configs if "_alone/" in c.key]
     macs = layer_macs(work, model)
@@ -198,25 +248,48 @@ def main():
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     evaluator = build_evaluator(entry, spec, device=args.device)
+    if args.check_only:
+        indices = indices[:args.check_samples]
     engine = SweepEngine(evaluator, spec.layer_names, macs,
                          ([b[n] for n in names] for b in store.batches(indices, args.batch_size)),
                          args.device)
     if args.device == "cuda":
         torch.cuda.synchronize()
     setup = time.perf_counter() - start
-    # Warm-up, not measured: kernel selection and allocator growth on the first batch.
-    warm = {c.key: QualitySums() for c in configs[:4]}
+    stage("evaluator and references ready (%.1f s)" % setup)
+    described = engine.batches_for(args.describe_samples)
+    limits = {c.key: described for c in configs if c.signature() not in deciding}
+    if args.check_only:
+        args.output_name = entry.outputs[0]
+        report = {"model": args.model, "device": args.device, "check": check_against_onnxruntime(
+            args, engine, evaluator, spec, model, store, indices, names, configs, macs)}
+        print(json.dumps(report, indent=2))
+        if args.output:
+            with open(args.output, "w") as handle:
+                handle.write(json.dumps(report, indent=2) + "\n")
+        return
+    # Warm-up, not measured: every configuration on the first batch, so each compiled
+    # epilogue variant (one per layer shape of flags) and cuDNN's kernel choice happen here.
+    # `edgec sweep` pays this once too: reported as warmup_seconds.
+    warm = {c.key: QualitySums() for c in configs}
     first = engine.batches
-    engine.batches, engine.references = first[:1], engine.references
-    engine.evaluate_batches(configs[:4], warm, 0, lambda done: None)
+    engine.batches = first[:1]
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    engine.evaluate_batches(configs, warm, 0, lambda done: None)
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+    warmup = time.perf_counter() - start
     engine.batches = first
+    stage("warmed up; timing %d configurations" % len(configs))
 
     def time_edgec():
         sums = {c.key: QualitySums() for c in configs}
         if args.device == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        engine.evaluate_batches(configs, sums, 0, lambda done: None)
+        engine.evaluate_batches(configs, sums, 0, lambda done: None, limits)
         results = {k: s.result(engine.peak) for k, s in sums.items()}  # reads every number
         if args.device == "cuda":
             torch.cuda.synchronize()
@@ -224,7 +297,7 @@ def main():
 
     def time_naive():
         def reference_outputs(runner):
-            return [torch.from_numpy(runner.infer(batch)["output"])
+            return [torch.from_numpy(runner.infer(batch)[entry.outputs[0]])
                     for batch in store.batches(indices, args.batch_size)]
 
         naive = {}
@@ -239,9 +312,9 @@ def main():
             with OnnxRuntimeRunner(data) as runner:
                 for number, batch in enumerate(store.batches(indices, args.batch_size)):
                     reference = (cached[number] if cached is not None
-                                 else torch.from_numpy(fp32.infer(batch)["output"]))
-                    sums.update(reference, torch.from_numpy(runner.infer(batch)["output"]),
-                                engine.peak)
+                                 else torch.from_numpy(fp32.infer(batch)[entry.outputs[0]]))
+                    output = runner.infer(batch)[entry.outputs[0]]
+                    sums.update(reference, torch.from_numpy(output), engine.peak)
             naive[config.key] = sums.result(engine.peak)
         return time.perf_counter() - start, naive
 
@@ -255,13 +328,20 @@ def main():
             seconds, naive = time_naive()
             naive_times.append(seconds)
     edgec_seconds = float(np.median(edgec_times))
-    floor = measure_floor(engine, configs, macs, args.device)
-    exhaustive = check_exhaustive(engine, configs, ours_results, args.check_configs)
+    stage("swept in %.1f s" % edgec_seconds)
+    floor = measure_floor(engine, configs, macs, args.device, limits)
+    stage("floor measured")
+    exhaustive = check_exhaustive(engine, configs, ours_results, args.exhaustive_configs,
+                                  limits)
 
     report = {
         "model": args.model, "samples": len(indices), "layers": len(spec.layer_names),
         "configurations": len(configs), "batch_size": args.batch_size, "device": args.device,
-        "edgec": {"setup_seconds": round(setup, 3), "sweep_seconds": round(edgec_seconds, 3),
+        "plan_deciding_configurations": len(configs) - len(limits),
+        "descriptive": {"configurations": len(limits),
+                        "samples": int(sum(b[0].shape[0] for b in engine.batches[:described]))},
+        "edgec": {"setup_seconds": round(setup, 3), "warmup_seconds": round(warmup, 3),
+                  "sweep_seconds": round(edgec_seconds, 3),
                   "rounds_seconds": [round(t, 3) for t in edgec_times],
                   "seconds_per_configuration": round(edgec_seconds / len(configs), 4)},
         "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -301,6 +381,7 @@ def main():
             sys.exit("edgec and the naive loop disagree by %.2f dB: a measuring bug" % max(gaps))
     print(json.dumps(report), flush=True)  # the timings, before the slower check
     if args.no_naive and args.check_configs:
+        stage("checking %d configurations in ONNX Runtime" % args.check_configs)
         args.output_name = entry.outputs[0]
         report["check"] = check_against_onnxruntime(
             args, engine, evaluator, spec, model, store, indices, names, configs, macs)

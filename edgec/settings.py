@@ -17,6 +17,8 @@ DEFAULT_PERCENTILE = 99.99
 DEFAULT_HOLDOUT = 0.2
 DEFAULT_EVAL_SAMPLES = 512
 DEFAULT_SWEEP_BATCH = 32
+# Samples the sweep's descriptive configurations are measured on (edgec.quant.sweep).
+DEFAULT_DESCRIBE_SAMPLES = 1024
 DEFAULT_BUDGET = "psnr>=40"
 # How activation thresholds are chosen: from each tensor's statistics (edgec.quant.ranges), or
 # by the model's output error (edgec.quant.output_search; needs the PyTorch model).
@@ -161,12 +163,15 @@ class SweepSettings(object):
 
     def __init__(self, budget=DEFAULT_BUDGET, eval_samples=DEFAULT_EVAL_SAMPLES,
                  batch_size=DEFAULT_SWEEP_BATCH, device="auto", resume=False, target=None,
-                 profiles=()):
-        # type: (Optional[str], int, int, str, bool, Optional[str], Sequence[str]) -> None
+                 profiles=(), describe_samples=DEFAULT_DESCRIBE_SAMPLES):
+        # type: (Optional[str], int, int, str, bool, Optional[str], Sequence[str], int) -> None
         self.budget = budget
         self.target = target  # a Jetson key: the plan minimises its predicted latency
         self.profiles = list(profiles)  # profile.json files of that Jetson
         self.eval_samples = eval_samples
+        # Configurations that decide no plan (each layer alone INT8, the boundaries) are
+        # measured on this many of the selection samples; 0: all of them.
+        self.describe_samples = describe_samples
         self.batch_size = batch_size
         self.device = device
         self.resume = resume
@@ -185,7 +190,8 @@ class SweepSettings(object):
         from edgec.fileio import sha256_file
 
         key = {"budget": self.budget, "eval_samples": self.eval_samples,
-               "batch_size": self.batch_size}  # type: Dict[str, Any]
+               "batch_size": self.batch_size,
+               "describe_samples": self.describe_samples}  # type: Dict[str, Any]
         if self.target:
             key.update(target=self.target, profiles=[sha256_file(p) for p in self.profiles])
         return key

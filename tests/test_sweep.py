@@ -161,6 +161,54 @@ def test_interrupt_and_resume_equals_one_run(run_cli, lrs2_tree, calibrated, tmp
     assert not (broken / "sweep.state.json").exists()
 
 
+def test_descriptive_subset_keeps_the_plan_and_resumes(run_cli, lrs2_tree, calibrated,
+                                                       tmp_path, monkeypatch):
+    """--describe-samples measures the configurations no plan reads on fewer samples: the
+    plan, its steps and every plan-deciding figure stay the same; the descriptive ones are
+    set against all-FP16 on their own samples; an interrupted run resumes to the same file."""
+    import shutil
+
+    budget = "psnr>=fp16-3"
+    folders = {}
+    for name in ("all", "subset", "resumed"):
+        folders[name] = tmp_path / name
+        shutil.copytree(calibrated, folders[name])
+        for artifact in ("sensitivity.json", "plan.json", "sensitivity.png", "sweep.state.json"):
+            (folders[name] / artifact).unlink(missing_ok=True)
+    # 5 selection samples in batches of 4 and 1: the descriptive ones are the first batch.
+    assert run_cli(*_sweep_args(lrs2_tree, folders["all"], budget,
+                                "--describe-samples", 0)).exit_code == 0
+    assert run_cli(*_sweep_args(lrs2_tree, folders["subset"], budget,
+                                "--describe-samples", 3)).exit_code == 0
+    monkeypatch.setenv("EDGEC_SWEEP_INTERRUPT_AFTER", "2")  # after the descriptive batch
+    assert run_cli(*_sweep_args(lrs2_tree, folders["resumed"], budget,
+                                "--describe-samples", 3)).exit_code == 2
+    monkeypatch.delenv("EDGEC_SWEEP_INTERRUPT_AFTER")
+    assert run_cli(*_sweep_args(lrs2_tree, folders["resumed"], budget, "--describe-samples", 3,
+                                "--resume")).exit_code == 0
+    assert (folders["subset"] / "sensitivity.json").read_bytes() == \
+        (folders["resumed"] / "sensitivity.json").read_bytes()
+
+    def results(name):
+        return json.loads((folders[name] / "sensitivity.json").read_text())["results"]
+
+    whole, subset = results("all"), results("subset")
+    assert whole["samples"]["descriptive"] == whole["samples"]["plan_deciding"] == 5
+    assert subset["samples"]["descriptive"] == 4 and subset["samples"]["plan_deciding"] == 5
+    assert subset["selection"] == whole["selection"]
+    assert subset["all_fp16"] == whole["all_fp16"] and subset["all_int8"] == whole["all_int8"]
+    for mine, theirs in zip(subset["per_layer"], whole["per_layer"]):
+        assert mine["fp16_alone"] == theirs["fp16_alone"]
+        assert mine["gain_when_fp16"] == theirs["gain_when_fp16"]
+        assert mine["int8_alone"]["samples"] == 4 and theirs["int8_alone"]["samples"] == 5
+    # Each boundary line is on one sample set, its all-FP16 end included.
+    ends = [subset["boundary"]["head_fp16"][k]["metrics"] for k in (0, -1)]
+    assert all(e["samples"] == 4 for e in ends) and ends[1] != whole["all_fp16"]
+    drop = subset["per_layer"][0]
+    assert abs(drop["drop_when_int8"] - (ends[1]["psnr_db"] - drop["int8_alone"]["psnr_db"])) \
+        < 1e-5
+
+
 def test_killed_sweep_resumes(lrs2_tree, calibrated, tmp_path):
     """SIGKILL mid-sweep (no chance to clean up), then --resume: same result as one run."""
     import shutil

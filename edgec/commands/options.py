@@ -174,6 +174,11 @@ SWEEP = OptionGroup("sweep", lambda **v: edgec_settings.SweepSettings(**v), [
     Opt("--eval-samples", type=click.IntRange(1), default=edgec_settings.DEFAULT_EVAL_SAMPLES,
         show_default=True, help="At most this many samples of the selection split (each "
                                 "configuration) and of the test split (the reported figures)."),
+    Opt("--describe-samples", type=click.IntRange(0),
+        default=edgec_settings.DEFAULT_DESCRIBE_SAMPLES, show_default=True,
+        help="The sweep's configurations that decide no plan (each layer alone INT8, the "
+             "FP16 head/tail boundaries: reported and plotted) are measured on this many of "
+             "the selection samples; 0: all. The plan is the same either way."),
     Opt("--batch-size", type=click.IntRange(1), default=edgec_settings.DEFAULT_SWEEP_BATCH,
         show_default=True),
     Opt("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",

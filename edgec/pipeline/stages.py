@@ -186,7 +186,7 @@ def stage_sweep(runner: StageRunner, source: ModelSource, model: CalibratedModel
         run_sweep(out, source.entry, source.checkpoint, model.onnx, model.ranges,
                   model.samples, sweep.budget, calib.holdout, sweep.eval_samples,
                   sweep.batch_size, sweep.device, sweep.resume, progress, sweep.target,
-                  sweep.profiles)
+                  sweep.profiles, sweep.describe_samples)
     runner.run("sweep", key, [os.path.join(out, n) for n in artifacts.SWEEP_OUTPUTS], work)
     return os.path.join(out, artifacts.PLAN_JSON)
 

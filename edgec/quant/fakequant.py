@@ -116,6 +116,11 @@ def _fused(fn):
             # (specialised, a 51-layer Wav2Lip passed the recompile limit and ran eager).
             if hasattr(dynamo_config, "specialize_float"):
                 dynamo_config.specialize_float = False
+            # One compilation per combination of the flags (relu, next step, bias, residual):
+            # 24 at most, more than dynamo's default limit of 8 (wav2lip hit it and ran eager).
+            for limit in ("recompile_limit", "cache_size_limit"):
+                if hasattr(dynamo_config, limit):
+                    setattr(dynamo_config, limit, max(getattr(dynamo_config, limit), 64))
             _FUSED[fn] = torch.compile(fn, dynamic=True)
         except Exception:  # no compiler backend: eager is correct, only slower
             _FUSED[fn] = fn

@@ -8,6 +8,10 @@ analyses:
 Loops run batch by batch over all configurations: the FP32 reference and two base
 configurations (all FP16, all INT8) are computed once per batch and each configuration recomputes
 only the layers downstream of where it differs from the cheaper base.
+Only each layer alone FP16, all FP16 and all INT8 decide the plan (the gains below); the
+other configurations are reported and plotted, and are measured on the first
+`describe_samples` of the selection samples. On wav2lip they are half of the recomputed work
+(40.3 of 80.7 passes over the samples, counted by PartialRunner.recompute_fraction).
 
 Phase 2 picks the plan: layers ranked by measured FP16 gain per MAC, added to FP16 until the
 budget holds, then pruned, every candidate plan evaluated for real (never by adding up
@@ -140,9 +144,23 @@ class SweepEngine(object):
         self._set({l: precision for l in self.layers})
         return self.evaluator(*batch).float()
 
+    def batches_for(self, samples: int) -> int:
+        """How many leading batches hold at least `samples` samples (0: all batches)."""
+        if samples <= 0:
+            return len(self.batches)
+        held = 0
+        for index, batch in enumerate(self.batches):
+            held += batch[0].shape[0]
+            if held >= samples:
+                return index + 1
+        return len(self.batches)
+
     def evaluate_batches(self, configs: List[Config], sums: Dict[str, QualitySums],
-                         start_batch: int, on_batch: Callable[[int], None]) -> None:
-        """Phase 1: batch-outer over all configs with base reuse."""
+                         start_batch: int, on_batch: Callable[[int], None],
+                         limits: Optional[Dict[str, int]] = None) -> None:
+        """Phase 1: batch-outer over all configs with base reuse. `limits`: configuration
+        key -> the number of leading batches it is evaluated on (default: all)."""
+        limits = limits or {}
         bases = {"fp16": {l: "fp16" for l in self.layers},
                  "int8": {l: "int8" for l in self.layers}}
         plan_base = {}
@@ -159,6 +177,8 @@ class SweepEngine(object):
                 self._set(base)
                 envs[base_name] = self.runner.run_full(batch)
             for config in configs:
+                if index >= limits.get(config.key, len(self.batches)):
+                    continue
                 base_name, (_, changed) = plan_base[config.key]
                 self._set(config.precisions)
                 output = self.runner.run_partial(envs[base_name], changed)
@@ -192,6 +212,9 @@ class SweepState(object):
         self.settings_hash = settings_hash
         self.batches_done = 0
         self.sums = {}  # type: Dict[str, Dict[str, float]]
+        # The plan-deciding configurations' sums over the descriptive batches alone, so that
+        # descriptive figures are compared on the same samples.
+        self.described = {}  # type: Dict[str, Dict[str, float]]
         self.plans = {}  # type: Dict[str, Dict[str, object]]
 
     @classmethod
@@ -209,6 +232,7 @@ class SweepState(object):
                              "samples: run without --resume to start over" % path)
         state.batches_done = int(data["batches_done"])
         state.sums = data["sums"]
+        state.described = data.get("described", {})
         state.plans = data["plans"]
         return state
 
@@ -226,7 +250,7 @@ class SweepState(object):
         atomic_write_json(self.path, {"format": SWEEP_STATE_FORMAT,
                                       "settings_hash": self.settings_hash,
                                       "batches_done": self.batches_done, "sums": self.sums,
-                                      "plans": self.plans})
+                                      "described": self.described, "plans": self.plans})
 
 
 def _interrupt_hook():
@@ -336,6 +360,10 @@ def select_plan(engine: SweepEngine, budget: Budget, gains: Dict[str, float],
             "objective": cost.describe(final)}
 
 
+def _samples_in(engine: SweepEngine, batches: int) -> int:
+    return int(sum(b[0].shape[0] for b in engine.batches[:batches]))
+
+
 def _difference(a, b, sign: float = 1.0):
     """sign * (a - b) rounded, or None where either side had non-finite outputs."""
     return None if a is None or b is None else round(sign * (a - b), 6)
@@ -348,10 +376,19 @@ def _metric_text(metrics) -> str:
                                if metrics.get("ssim") is not None else "")
 
 
+def plan_deciding(configs: Dict[str, Config], layers: Sequence[str]) -> set:
+    """Signatures of the configurations select_plan reads: each layer alone FP16 (its gain),
+    all FP16 and all INT8."""
+    keys = ["fp16_alone/%s" % l for l in layers] + ["head_fp16/0", "head_fp16/%d" % len(layers)]
+    return {configs[k].signature() for k in keys}
+
+
 def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
-              progress: bool = True, cost=None) -> Dict[str, object]:
+              progress: bool = True, cost=None, describe_samples: int = 0) -> Dict[str, object]:
     """Phase 1 and phase 2; `cost` (edgec.quant.latency_objective.LatencyCost) makes the plan
-    minimise a target's latency, and the MAC-share plan is then chosen too, for comparison."""
+    minimise a target's latency, and the MAC-share plan is then chosen too, for comparison.
+    `describe_samples`: the configurations no plan depends on are measured on this many
+    leading selection samples (0: all); the plan is the same for any value."""
     from edgec.progress import progress_bar
 
     tick = _interrupt_hook()
@@ -363,6 +400,9 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
         unique.setdefault(config.signature(), config)
     todo = list(unique.values())
     sums = {c.key: QualitySums(state.sums.get(c.key)) for c in todo}
+    deciding = plan_deciding(configs, layers)
+    described = engine.batches_for(describe_samples)
+    limits = {c.key: described for c in todo if c.signature() not in deciding}
 
     with progress_bar(len(engine.batches), "sweep (%d configurations)" % len(todo), "batch",
                       progress) as bar:
@@ -370,24 +410,35 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
 
         def on_batch(done):
             state.batches_done = done
+            if done == described:
+                state.described = {k: sums[k].to_dict() for k in sums if k not in limits}
             state.sums = {k: s.to_dict() for k, s in sums.items()}
             state.save()
             bar.update(1)
             tick()
-        engine.evaluate_batches(todo, sums, state.batches_done, on_batch)
+        engine.evaluate_batches(todo, sums, state.batches_done, on_batch, limits)
 
     def result_of(key):
         return sums[unique[configs[key].signature()].key].result(engine.peak)
+
+    def described_of(key):
+        """The figure over the descriptive samples: what descriptive figures are set against."""
+        measured = unique[configs[key].signature()].key
+        if measured in limits or described == len(engine.batches):
+            return result_of(key)
+        return QualitySums(state.described[measured]).result(engine.peak)
 
     all_fp16 = result_of("head_fp16/%d" % len(layers))
     all_int8 = result_of("head_fp16/0")
     metric = budget.primary_metric
     sign = budget.primary.sign  # gains and drops are improvements: maxerr counts downwards
+    all_fp16_described = described_of("head_fp16/%d" % len(layers))
     per_layer = []
     gains = {}
     for layer in layers:
-        int8_alone, fp16_alone = result_of("int8_alone/" + layer), result_of("fp16_alone/" + layer)
-        drop = _difference(all_fp16[metric], int8_alone[metric], sign)
+        int8_alone = described_of("int8_alone/" + layer)
+        fp16_alone = result_of("fp16_alone/" + layer)
+        drop = _difference(all_fp16_described[metric], int8_alone[metric], sign)
         gain = _difference(fp16_alone[metric], all_int8[metric], sign)
         gains[layer] = gain if gain is not None else 0.0
         per_layer.append({"layer": layer, "macs": engine.macs[layer],
@@ -395,7 +446,7 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
                           "drop_when_int8": drop, "gain_when_fp16": gain})
     boundary = {direction: [dict(k=k, fp16_layers=(layers[:k] if direction == "head_fp16"
                                                    else layers[len(layers) - k:]),
-                                 **{"metrics": result_of("%s/%d" % (direction, k))})
+                                 **{"metrics": described_of("%s/%d" % (direction, k))})
                             for k in range(len(layers) + 1)]
                 for direction in ("head_fp16", "tail_fp16")}
 
@@ -416,7 +467,12 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
     results = {"metric": metric, "all_fp16": all_fp16, "all_int8": all_int8,
                "per_layer": per_layer, "boundary": boundary, "selection": selection,
                "budget": {"text": budget.text(), "bounds": budget.bounds(all_fp16)},
-               "peak": engine.peak, "configurations": len(todo)}
+               "peak": engine.peak, "configurations": len(todo),
+               "samples": {"plan_deciding": _samples_in(engine, len(engine.batches)),
+                           "descriptive": _samples_in(engine, described),
+                           "descriptive_configurations": len(limits),
+                           "descriptive_are": "each layer alone INT8 and the FP16 head/tail "
+                                              "boundaries: reported, not read by the plan"}}
     if cost is not None:
         by_macs = select_plan(engine, budget, gains, all_fp16, all_int8, evaluate)
         uniform = {p: {l: p for l in layers} for p in ("fp16", "int8")}

@@ -91,7 +91,8 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
           store_path: str, budget_text: str, holdout: float, eval_samples: int,
           batch_size: int = 32, device: str = "auto", resume: bool = False,
           progress: bool = True, target: Optional[str] = None,
-          profiles: Sequence[str] = ()) -> Dict[str, object]:
+          profiles: Sequence[str] = (), describe_samples: int = 0) -> Dict[str, object]:
+    """`describe_samples`: see edgec.quant.sweep.run_sweep (0: all)."""
     import torch
 
     from edgec.quant.fakequant import build_evaluator
@@ -123,6 +124,7 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
         "checkpoint_sha256": sha256_file(checkpoint) if checkpoint else None,
         "metric_peak": "FP32 output value range over the evaluation samples",
         "target": target, "profiles_sha256": [sha256_file(p) for p in profiles],
+        "describe_samples": int(describe_samples),
     }
     settings_hash = sha256_bytes(json.dumps(settings, sort_keys=True).encode())
     state_path = os.path.join(out_dir, artifacts.SWEEP_STATE_JSON)
@@ -139,7 +141,7 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
                          region=region_rows)
     cost = latency_cost(out_dir, model, layers, target, profiles) if target else None
     setup_seconds = time.time() - start
-    results = run_sweep(engine, budget, state, progress, cost)
+    results = run_sweep(engine, budget, state, progress, cost, describe_samples)
     del engine  # its batches and references: the test split's take their place
     results["test"] = test_figures(
         SweepEngine(evaluator, layers, macs, batches_of(test_indices), device,
