@@ -37,6 +37,9 @@ ENGINE_LAYER_PRECISIONS = ("fp16", "int8")
 
 # -- The build folder (`edgec build -o OUT`); an unpacked bundle holds the BUNDLE_FILES subset.
 MODEL_ONNX = "model.onnx"  # FP32, dynamic batch
+# Its tensors, where the model is beyond protobuf's 2 GB (LatentSync's UNet is 5.07 GB in
+# FP32): model.onnx then holds the graph and names this file for every weight.
+MODEL_ONNX_DATA = "model.onnx.data"
 EXPORT_JSON = "export.json"  # model, inputs, outputs, per-layer MACs, versions
 SAMPLES_DIR = "samples"  # the calibration sample store
 RANGES_JSON = "ranges.json"  # activation statistics and thresholds

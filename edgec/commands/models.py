@@ -34,6 +34,15 @@ def _print_models(rows, layers):
           "%.3f" % (r["macs_output_grid"] / 1e9), str(r["quantizable_layers"]),
           ", ".join("%s %s" % (i["name"], "x".join(map(str, i["shape"]))) for i in r["inputs"])]
          for r in rows]))
+    public = [(r["name"], f) for r in rows for f in r.get("public_figures", ())]
+    if public:
+        click.echo("\nPublished figures beside edgec's counts:")
+        click.echo(format_table(
+            ["model", "figure", "edgec", "published", "ratio", "source"],
+            [[name, f["figure"], "{:,}".format(f["edgec"]), "{:,.0f}".format(f["public"]),
+              "%.3f" % f["edgec_over_public"], f["source"] + (" (%s)" % f["note"]
+                                                              if f["note"] else "")]
+             for name, f in public]))
     if not layers:
         return
     for r in rows:

@@ -72,5 +72,17 @@ def _print_predictions(report):
     click.echo(format_table(["device", "precision", "predicted ms", "launch overhead",
                              "dominant layer", "error on this board (leave-one-board-out)"],
                             rows))
+    windows = [r for r in report["rows"] if r.get("window")]
+    if windows:
+        first = windows[0]["window"]
+        click.echo("\nPer window of %d frames (%d calls of batch %d: %s):"
+                   % (first["frames"], first["calls"], report["batch"], first["what"]))
+        click.echo(format_table(
+            ["device", "precision", "memory needed / available MiB", "window s", "per frame s"],
+            [[r["device_name"], r["precision"].upper(), "%.0f / %.0f"
+              % (r["memory_mib"]["needed"], r["memory_mib"]["available"]),
+              "%.2f" % (r["window"]["ms"] / 1000.0),
+              "%.3f" % (r["window"]["ms_per_frame"] / 1000.0)]
+             for r in windows]))
     if report["plan"] and any(r["precision"] == "mix" for r in report["rows"]):
         click.echo("MIX plan: %s" % report["plan"])

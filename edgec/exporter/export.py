@@ -5,6 +5,7 @@ elsewhere); nothing is written until every check passed, and then atomically.
 """
 import io
 import os
+import shutil
 import warnings
 from typing import Dict, List, Optional
 
@@ -14,6 +15,9 @@ from onnx import numpy_helper
 
 from edgec import artifacts
 from edgec.errors import EdgecError
+from edgec.exporter.external import (EXTERNAL_DATA_ABOVE, check_file, move_into_place,
+                                     save_with_external_data, staging_folder,
+                                     torch_to_onnx_file, weight_bytes)
 from edgec.exporter.fold import fold_batchnorm
 from edgec.exporter.onnx_layers import (describe_layers, initializer_map, name_unnamed_layers,
                                         quantizable_nodes)
@@ -81,9 +85,12 @@ def check_model(model: onnx.ModelProto, where: str) -> None:
 
 def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
                      opset: Optional[int] = None, tolerance: Optional[float] = None,
-                     batches=None) -> Dict[str, object]:
+                     batches=None, external_above: int = EXTERNAL_DATA_ABOVE
+                     ) -> Dict[str, object]:
     """Export `entry`, in its chosen variants, to out_dir/model.onnx + export.json. `opset`,
-    `tolerance` and `batches` default to the entry's. Returns the export record."""
+    `tolerance` and `batches` default to the entry's. A model whose weights exceed
+    `external_above` bytes keeps them in model.onnx.data (edgec.exporter.external). Returns
+    the export record."""
     opset = entry.opset if opset is None else opset
     tolerance = entry.parity_tolerance if tolerance is None else tolerance
     if opset < MIN_OPSET:
@@ -93,6 +100,9 @@ def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
     model = build_export_model(entry, checkpoint)
     folded = fold_batchnorm(model)
     layers = entry.layers(folded)
+    if weight_bytes(folded) > external_above:
+        return _export_external(entry, model, folded, layers, out_dir, checkpoint, opset,
+                                tolerance, batches)
     onnx_model = simplify(torch_to_onnx(entry, folded, opset))
     rewrite_onnx(entry, onnx_model)
     unmatched = name_layers_by_weight(onnx_model, folded, layers)
@@ -103,7 +113,13 @@ def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
     data = onnx_model.SerializeToString()
     rows = parity_report(entry, model, data, batches)
     check_parity(rows, tolerance, "%s exported to ONNX" % entry.name)
-    record = {
+    record = _record(entry, checkpoint, opset, tolerance, rows, layers)
+    record["onnx_sha256"] = sha256_bytes(data)
+    return _write_export(out_dir, data, record)
+
+
+def _record(entry, checkpoint, opset, tolerance, rows, layers) -> Dict[str, object]:
+    return {
         "model": entry.name,
         "checkpoint": ({"path": os.path.abspath(checkpoint), "sha256": sha256_file(checkpoint)}
                        if checkpoint else None),
@@ -117,14 +133,55 @@ def export_zoo_model(entry, out_dir: str, checkpoint: Optional[str] = None,
         "batchnorm_folded": True,
         "parity": {"tolerance": tolerance, "backend": "onnxruntime-cpu", "results": rows},
         "layers": [layer.to_dict() for layer in layers],
-        "onnx_sha256": sha256_bytes(data),
         "versions": library_versions(),
     }
-    return _write_export(out_dir, data, record)
+
+
+def _export_external(entry, model, folded, layers, out_dir: str, checkpoint, opset: int,
+                     tolerance: float, batches) -> Dict[str, object]:
+    """The export of a model beyond 2 GB: staged in a folder inside out_dir, weights in
+    model.onnx.data, checked and parity-run from the files, then moved into place. Not
+    simplified: onnxslim works on the serialized model, which protobuf cannot hold."""
+    import torch
+
+    staged = staging_folder(out_dir)
+    try:
+        dummy = entry.dummy_inputs(1)
+        args = tuple(torch.from_numpy(dummy[i.name]) for i in entry.inputs)
+        names = [i.name for i in entry.inputs] + list(entry.outputs)
+        onnx_model = onnx.load(torch_to_onnx_file(entry, folded, opset, staged, args,
+                                                  {n: {0: BATCH_AXIS} for n in names}))
+        for leftover in os.listdir(staged):  # the exporter's per-tensor files, now in memory
+            os.unlink(os.path.join(staged, leftover))
+        rewrite_onnx(entry, onnx_model)
+        unmatched = name_layers_by_weight(onnx_model, folded, layers)
+        if unmatched:
+            raise EdgecError("export of %s: no ONNX conv node carries the weights of layers %s"
+                             % (entry.name, unmatched))
+        path = save_with_external_data(onnx_model, staged)
+        del onnx_model
+        check_file(path, "the export of %s" % entry.name)
+        rows = parity_report(entry, model, path, batches)
+        check_parity(rows, tolerance, "%s exported to ONNX" % entry.name)
+        hashes = move_into_place(staged, out_dir)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    record = _record(entry, checkpoint, opset, tolerance, rows, layers)
+    data_path = os.path.join(out_dir, artifacts.MODEL_ONNX_DATA)
+    record.update(onnx_sha256=hashes[artifacts.MODEL_ONNX], simplified=False,
+                  external_data={"file": artifacts.MODEL_ONNX_DATA,
+                                 "sha256": hashes[artifacts.MODEL_ONNX_DATA],
+                                 "bytes": os.path.getsize(data_path),
+                                 "why": "weights beyond protobuf's 2 GB limit"})
+    atomic_write_json(os.path.join(out_dir, artifacts.EXPORT_JSON), record)
+    return record
 
 
 def _write_export(out_dir: str, data: bytes, record: Dict[str, object]) -> Dict[str, object]:
     """model.onnx, then export.json: a record on disk always describes the file beside it."""
+    stale = os.path.join(out_dir, artifacts.MODEL_ONNX_DATA)
+    if os.path.exists(stale):  # an earlier export's weights: this model.onnx holds its own
+        os.unlink(stale)
     atomic_write_bytes(os.path.join(out_dir, artifacts.MODEL_ONNX), data)
     atomic_write_json(os.path.join(out_dir, artifacts.EXPORT_JSON), record)
     return record

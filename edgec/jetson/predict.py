@@ -52,16 +52,24 @@ def precision_class(profile, precision):
     return precision
 
 
+# Layers edgec does not quantize (its Q/DQ covers convs): in an INT8 or MIX engine they run in
+# FP16, the engine's other enabled precision.
+UNQUANTIZED_KINDS = ("Linear", "Attention")
+
+
 def layer_precisions(layers, precision, plan=None):
     # type: (List[Dict[str, Any]], str, Optional[Dict[str, str]]) -> List[str]
+    other = "fp16" if precision in ("int8", "mix") else precision
+    quantized = [layer.get("kind") not in UNQUANTIZED_KINDS for layer in layers]
     if precision != "mix":
-        return [precision] * len(layers)
+        return [precision if q else other for q in quantized]
     if not plan:
         raise EdgecError("MIX needs a plan: give --plan plan.json (from `edgec sweep`)")
-    missing = [layer["name"] for layer in layers if layer["name"] not in plan]
+    missing = [layer["name"] for layer, q in zip(layers, quantized)
+               if q and layer["name"] not in plan]
     if missing:
         raise EdgecError("the plan has no precision for layers %s" % missing[:5])
-    return [plan[layer["name"]] for layer in layers]
+    return [plan[layer["name"]] if q else other for layer, q in zip(layers, quantized)]
 
 
 def _peak_ops(profile, precision):

@@ -36,6 +36,24 @@ class QualityRegion:
         return (self.first, self.stop)
 
 
+@dataclass(frozen=True)
+class PublicFigure:
+    """A published size of this model or of what it derives from, shown beside edgec's own
+    count (`edgec models`): `figure` is "params" or "macs"."""
+    figure: str
+    value: float
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Window:
+    """`samples` model inputs (batch rows) make `frames` frames of video."""
+    samples: int
+    frames: int
+    what: str
+
+
 @dataclass
 class ModelEntry:
     name: str
@@ -71,6 +89,13 @@ class ModelEntry:
     export_variants: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
     # The chosen forms (with_variants); aspects left out take their default.
     chosen_variants: Mapping[str, str] = field(default_factory=dict)
+    # Summaries (`edgec models`, layer costs) build the model on PyTorch's meta device: shapes
+    # only, no weights (LatentSync's UNet would take 5 GB and a 2-TMAC forward pass).
+    summarize_on_meta: bool = False
+    public_figures: Tuple[PublicFigure, ...] = ()
+    # How often the model runs for one window of video, where it is one stage of a longer
+    # pipeline (edgec predict reports the window's time and the time per frame).
+    window: Optional["Window"] = None
 
     def input_shapes(self, batch: int = 1) -> Dict[str, Tuple[int, ...]]:
         return {i.name: (batch,) + tuple(i.shape) for i in self.inputs}
@@ -116,12 +141,19 @@ class ModelEntry:
             _randomize_batchnorm(model)
         return model.eval()
 
-    def example_tensors(self):
+    def build_meta(self):
+        """The model on the meta device: every shape, no weights."""
+        import torch
+
+        with torch.device("meta"):
+            return self.factory().eval()
+
+    def example_tensors(self, device: str = "cpu"):
         """Batch-1 dummy inputs as torch tensors, in input order."""
         import torch
 
         dummy = self.dummy_inputs(1)
-        return [torch.from_numpy(dummy[i.name]) for i in self.inputs]
+        return [torch.from_numpy(dummy[i.name]).to(device) for i in self.inputs]
 
     def layers(self, model=None, shapes=None):
         """The quantizable layers; `shapes` from edgec.models.layers.io_shapes saves the

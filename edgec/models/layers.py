@@ -75,10 +75,13 @@ def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
         transposed = isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d,
                                          nn.ConvTranspose3d))
         per_position = module.in_channels // module.groups * _numel(module.kernel_size)
-        out_grid = _numel(out_shape[2:]) * module.out_channels * per_position
+        # The example batch is 1, but a model may fold more into the conv's batch axis
+        # (LatentSync's UNet runs its 16 frames as a batch of 16): all of it is one call's cost.
+        images = int(out_shape[0])
+        out_grid = images * _numel(out_shape[2:]) * module.out_channels * per_position
         if transposed:
             # Each input pixel scatters a kernel-sized patch into every output channel.
-            true_macs = _numel(in_shape[2:]) * module.in_channels * (
+            true_macs = images * _numel(in_shape[2:]) * module.in_channels * (
                 module.out_channels // module.groups) * _numel(module.kernel_size)
         else:
             true_macs = out_grid
@@ -94,6 +97,61 @@ def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
     if len(set(names)) != len(names):
         raise ValueError("layer names are not unique: %s" % names)
     return layers
+
+
+def attention_calls(model: nn.Module, example_inputs: Sequence[torch.Tensor]
+                    ) -> Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...], int]]:
+    """Module path -> (q shape, k shape, heads) of every attention product
+    (edgec.models.attention.AttentionCore) at batch 1, from one forward pass with hooks; no
+    pass for models without any."""
+    from edgec.models.attention import AttentionCore
+
+    cores = {m: path for path, m in model.named_modules() if isinstance(m, AttentionCore)}
+    calls = {}  # type: Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...], int]]
+    if not cores:
+        return calls
+
+    def hook(module, inputs, output):
+        calls[cores[module]] = (tuple(inputs[0].shape), tuple(inputs[1].shape), module.heads)
+    handles = [m.register_forward_hook(hook) for m in cores]
+    try:
+        with torch.no_grad():
+            model(*example_inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return calls
+
+
+def attention_macs(calls) -> int:
+    from edgec.models.attention import AttentionCore
+
+    return int(sum(AttentionCore.macs(q, k) for q, k, _ in calls.values()))
+
+
+def other_cost_layers(model: nn.Module, shapes, calls) -> List[Dict[str, object]]:
+    """The costs that are not quantizable layers, in the layer-dict form of Layer.to_dict: each
+    nn.Linear (as a 1x1 conv over its tokens), and each attention product, whose softmax
+    weights (N x heads x Lq x Lk) are its largest activation (an unfused engine writes and
+    reads them)."""
+    rows = []
+    for path, module in model.named_modules():
+        if isinstance(module, nn.Linear) and path in shapes:
+            in_shape, out_shape = shapes[path]
+            tokens = _numel(in_shape) // module.in_features
+            rows.append({"name": path, "module_path": path, "kind": "Linear",
+                         "in_channels": module.in_features, "out_channels": module.out_features,
+                         "input_shape": list(in_shape), "output_shape": list(out_shape),
+                         "params": sum(p.numel() for p in module.parameters(recurse=False)),
+                         "macs": int(tokens * module.in_features * module.out_features)})
+    from edgec.models.attention import AttentionCore
+
+    for path, (q, k, heads) in calls.items():
+        rows.append({"name": path, "module_path": path, "kind": "Attention",
+                     "in_channels": q[-1], "out_channels": q[-1],
+                     "input_shape": [q[0], heads, q[1], k[1]], "output_shape": list(q),
+                     "params": 0, "macs": AttentionCore.macs(q, k)})
+    return rows
 
 
 def linear_macs(model: nn.Module, shapes) -> int:

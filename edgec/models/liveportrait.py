@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgec.models.gridsample import GridSample5d
+from edgec.models.norms import ExplicitLayerNorm
 
 NUM_KP = 21
 
@@ -113,28 +114,6 @@ class AppearanceFeatureExtractor(nn.Module):
 
 
 # -- M: motion extractor (ConvNeXt-V2 tiny) ----------------------------------------------------
-
-class ExplicitLayerNorm(nn.Module):
-    """LayerNorm over one axis (the last, or the channels of N x C x H x W), written out:
-    opset 17 would export nn.LayerNorm as the LayerNormalization op, which TensorRT's ONNX
-    parser imports only from 8.6 on (JetPack 4.6 and 5.1 have 8.2 and 8.5). Parameters are named
-    weight/bias, as in the released weights."""
-
-    def __init__(self, channels: int, channels_first: bool = False, eps: float = 1e-6):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels))
-        self.axis = 1 if channels_first else -1
-        self.eps = eps
-
-    def forward(self, x):
-        mean = x.mean(self.axis, keepdim=True)
-        var = (x - mean).pow(2).mean(self.axis, keepdim=True)
-        x = (x - mean) / torch.sqrt(var + self.eps)
-        if self.axis == 1:
-            return x * self.weight[:, None, None] + self.bias[:, None, None]
-        return x * self.weight + self.bias
-
 
 class GlobalResponseNorm(nn.Module):
     """ConvNeXt-V2's GRN on channels-last input: x + gamma * (x * N(x)) + beta, where N is the

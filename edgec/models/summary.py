@@ -10,26 +10,41 @@ def zoo_summary(name: Optional[str] = None, with_layers: bool = False) -> List[D
 
 
 def model_summary(entry, with_layers: bool = False) -> Dict[str, object]:
-    from edgec.models.layers import io_shapes, linear_macs
+    from edgec.models.layers import (attention_calls, attention_macs, io_shapes, linear_macs,
+                                     other_cost_layers)
 
-    model = entry.build()
-    shapes = io_shapes(model, entry.example_tensors())  # one forward pass for both counts
+    device = "meta" if entry.summarize_on_meta else "cpu"
+    model = entry.build_meta() if entry.summarize_on_meta else entry.build()
+    example = entry.example_tensors(device)
+    shapes = io_shapes(model, example)  # one forward pass for both counts
     layers = entry.layers(model, shapes)
     linear = linear_macs(model, shapes)
+    calls = attention_calls(model, example)
+    attention = attention_macs(calls)
     row = {
         "name": entry.name, "summary": entry.summary,
         "params": int(sum(p.numel() for p in model.parameters())),
-        "macs": int(sum(layer.macs for layer in layers)) + linear,
-        "macs_output_grid": int(sum(layer.macs_output_grid for layer in layers)) + linear,
-        "macs_linear": linear,
+        "macs": int(sum(layer.macs for layer in layers)) + linear + attention,
+        "macs_output_grid": int(sum(layer.macs_output_grid for layer in layers)) + linear
+        + attention,
+        "macs_linear": linear, "macs_attention": attention,
         "mac_conventions": {"macs": "true: transposed convs counted on their input grid",
                             "macs_output_grid": "transposed convs on the output grid (thop, paper)",
-                            "macs_linear": "nn.Linear layers (included in both totals)"},
+                            "macs_linear": "nn.Linear layers (included in both totals)",
+                            "macs_attention": "attention's two matrix products, q k^T and "
+                                              "weights v (included in both totals)"},
         "quantizable_layers": len(layers),
         "inputs": [{"name": i.name, "shape": ["batch"] + list(i.shape), "dtype": i.dtype}
                    for i in entry.inputs],
         "outputs": list(entry.outputs),
     }
+    if entry.public_figures:
+        row["public_figures"] = [
+            {"figure": f.figure, "public": f.value, "edgec": row[f.figure],
+             "edgec_over_public": round(row[f.figure] / f.value, 4), "source": f.source,
+             "note": f.note} for f in entry.public_figures]
     if with_layers:
         row["layers"] = [layer.to_dict() for layer in layers]
+        # What edgec predict sums: the quantizable layers and every other counted cost.
+        row["cost_layers"] = row["layers"] + other_cost_layers(model, shapes, calls)
     return row

@@ -1,7 +1,7 @@
 """The built-in models (edgec.models.registry looks them up). Importing this module does not
 import torch (the model code loads when a model is built), so listing and stage caching stay
 fast."""
-from edgec.models.entry import InputSpec, ModelEntry, QualityRegion
+from edgec.models.entry import InputSpec, ModelEntry, PublicFigure, QualityRegion, Window
 
 
 def _wav2lip_factory(width: float, residual: bool):
@@ -106,3 +106,104 @@ ENTRIES.append(ModelEntry(
             InputSpec("lip_input", (65,), -0.5, 0.5), InputSpec("eye_input", (66,), -0.5, 0.5)],
     outputs=["stitching", "lip", "eye"], checkpoint_adapter=_stitching_adapter,
     parity_batches=(1, 2)))
+
+
+# LatentSync (bytedance/LatentSync at a229c394, configs/unet/stage2.yaml and stage2_512.yaml:
+# one architecture; 1.5 runs at 256 px, 1.6 at 512 px). Released weights: latentsync_unet.pt
+# ({"state_dict", "global_step"}), the SD VAE sd-vae-ft-mse (diffusion_pytorch_model.bin,
+# encoder and decoder in one file) and Whisper's tiny.pt. A UNet call denoises one sample of
+# 16 frames: the batch axis is the sample (guidance's two halves are two samples).
+
+def _latentsync(module: str, class_name: str, **kwargs):
+    def build():
+        import importlib
+
+        return getattr(importlib.import_module("edgec.models." + module), class_name)(**kwargs)
+    return build
+
+
+def _vae_adapter(prefix: str):
+    def adapt(obj):
+        from edgec.models.sd_vae import vae_part
+
+        return vae_part(obj, prefix)
+    return adapt
+
+
+def _whisper_adapter(obj):
+    from edgec.models.whisper_tiny import whisper_encoder_state
+
+    return whisper_encoder_state(obj)
+
+
+def _latentsync_unet_inputs(latent: int):
+    # Latents (scaled by 0.18215) and the mask share one tensor: noisy 4 | mask 1 | masked 4 |
+    # reference 4; timesteps across DDIM's 1000; Whisper-tiny hidden states before the final
+    # LayerNorm.
+    return [InputSpec("sample", (13, 16, latent, latent), -4.0, 4.0),
+            InputSpec("timestep", (), 0.0, 999.0),
+            InputSpec("audio", (16, 50, 384), -3.0, 3.0)]
+
+
+# Published sizes (onnx-tool's README model table, ThanatosShinji/onnx-tool; openai/whisper's
+# README). LatentSync publishes no parameter or MAC count of its own.
+_ONNX_TOOL = "ThanatosShinji/onnx-tool README, model zoo table"
+_SD_UNET = PublicFigure("params", 859.52e6, _ONNX_TOOL,
+                        "SD-1.5 UNet2DCondition, the 2-D layout this UNet inflates with 20 "
+                        "motion modules, 13 input channels and 384-d cross-attention")
+_VAE_PUBLIC = {
+    "encoder": (PublicFigure("params", 34.16e6, _ONNX_TOOL, "SD VAE encoder"),
+                PublicFigure("macs", 566371e6, _ONNX_TOOL,
+                             "SD VAE encoder; input size not stated, 512 px assumed")),
+    "decoder": (PublicFigure("params", 49.49e6, _ONNX_TOOL, "SD VAE decoder"),
+                PublicFigure("macs", 1271959e6, _ONNX_TOOL,
+                             "SD VAE decoder; input size not stated, 64x64 latents assumed")),
+}
+
+
+def _vae_figures(part: str, pixels: int):
+    params, macs = _VAE_PUBLIC[part]
+    return (params, macs) if pixels == 512 else (params,)
+
+
+for _pixels in (256, 512):
+    _suffix = "" if _pixels == 256 else "-512"
+    _latent = _pixels // 8
+    ENTRIES.append(ModelEntry(
+        name="latentsync-unet" + _suffix,
+        summary="LatentSync %s 3-D UNet (stage 2, %d px): 16 frames of %dx%d latents + audio "
+                "-> noise" % ("1.5" if _pixels == 256 else "1.6", _pixels, _latent, _latent),
+        factory=_latentsync("latentsync_unet", "LatentSyncUNet"),
+        inputs=_latentsync_unet_inputs(_latent), outputs=["noise"], parity_batches=(1,),
+        summarize_on_meta=True, public_figures=(_SD_UNET,),
+        window=Window(40, 16, "20 DDIM steps x guidance's 2 halves (LatentSync's defaults)")))
+    ENTRIES.append(ModelEntry(
+        name="latentsync-vae-encoder" + _suffix,
+        summary="SD VAE encoder (sd-vae-ft-mse), %d px frame -> latent mean, log-variance"
+                % _pixels,
+        factory=_latentsync("sd_vae", "VaeEncoder"),
+        inputs=[InputSpec("image", (3, _pixels, _pixels), -1.0, 1.0)],
+        outputs=["mean", "logvar"], checkpoint_adapter=_vae_adapter("encoder."),
+        parity_batches=(1, 2), summarize_on_meta=True,
+        public_figures=_vae_figures("encoder", _pixels),
+        window=Window(32, 16, "the masked and the reference frame of each of 16 frames")))
+    ENTRIES.append(ModelEntry(
+        name="latentsync-vae-decoder" + _suffix,
+        summary="SD VAE decoder (sd-vae-ft-mse), %dx%d latents -> %d px frame"
+                % (_latent, _latent, _pixels),
+        factory=_latentsync("sd_vae", "VaeDecoder"),
+        inputs=[InputSpec("latents", (4, _latent, _latent), -4.0, 4.0)], outputs=["image"],
+        checkpoint_adapter=_vae_adapter("decoder."), parity_batches=(1, 2),
+        summarize_on_meta=True, public_figures=_vae_figures("decoder", _pixels),
+        window=Window(16, 16, "one decode a frame")))
+
+ENTRIES.append(ModelEntry(
+    name="whisper-tiny-encoder",
+    summary="Whisper-tiny audio encoder (LatentSync's audio features): 30 s of log-mel -> "
+            "5 hidden states x 1500 steps x 384",
+    factory=_latentsync("whisper_tiny", "WhisperTinyEncoder"),
+    inputs=[InputSpec("mel", (80, 3000), -1.5, 1.5)], outputs=["hidden_states"],
+    checkpoint_adapter=_whisper_adapter, parity_batches=(1, 2),
+    public_figures=(PublicFigure("params", 39e6, "openai/whisper README, model table",
+                                 "Whisper tiny, encoder and text decoder together; the "
+                                 "encoder alone is not published"),)))

@@ -13,13 +13,24 @@ from edgec.runtime.results import validate_result
 _ZOO_LAYERS = {}  # type: Dict[str, List[Dict[str, Any]]]
 
 
-def zoo_layers(name: str) -> List[Dict[str, Any]]:
+def _summary(name: str) -> Dict[str, Any]:
     if name not in _ZOO_LAYERS:
         from edgec.models import get_model
         from edgec.models.summary import model_summary
 
-        _ZOO_LAYERS[name] = model_summary(get_model(name), with_layers=True)["layers"]
+        _ZOO_LAYERS[name] = model_summary(get_model(name), with_layers=True)
     return _ZOO_LAYERS[name]
+
+
+def zoo_layers(name: str) -> List[Dict[str, Any]]:
+    """The quantizable (conv) layers: what the latency fit and layer profiles pair with."""
+    return _summary(name)["layers"]
+
+
+def zoo_cost_layers(name: str) -> List[Dict[str, Any]]:
+    """Every counted cost (convs, Linear layers, attention products): what a prediction
+    sums."""
+    return _summary(name)["cost_layers"]
 
 
 def model_layers(target: str) -> Tuple[str, List[Dict[str, Any]], Optional[str]]:
@@ -45,7 +56,17 @@ def model_layers(target: str) -> Tuple[str, List[Dict[str, Any]], Optional[str]]
     if target not in model_names():
         raise EdgecError("%r is neither a zoo model (%s) nor an .onnx file"
                          % (target, ", ".join(model_names())))
-    return target, zoo_layers(target), None
+    return target, zoo_cost_layers(target), None
+
+
+def _window_of(name: str):
+    from edgec.models import model_names
+
+    if name not in model_names():  # an ONNX file: no pipeline known
+        return None
+    from edgec.models import get_model
+
+    return get_model(name).window
 
 
 def refit(paths: Sequence[str]) -> Dict[str, Any]:
@@ -85,6 +106,7 @@ def run_predict(target: str, devices: Sequence[str] = ("all",),
     devices = list(DEVICES) if "all" in devices else list(devices)
     precisions = list(PRECISIONS) if "all" in precisions else list(precisions)
     name, layers, beside = model_layers(target)
+    window = _window_of(name)
     record = refit(fit_results) if fit_results else predict.load_params(params_path)
     if plan_path or beside:
         plan = artifacts.read_plan(plan_path or beside, artifacts.ENGINE_LAYER_PRECISIONS)
@@ -104,6 +126,11 @@ def run_predict(target: str, devices: Sequence[str] = ("all",),
                                   plan if precision == "mix" else None, batch)
             row["estimator_error"] = record["leave_one_board_out"]["by_board_precision"].get(
                 "%s/%s" % (key, precision))
+            if window is not None and row.get("status") == "ok":
+                calls = -(-window.samples // batch)  # ceiling
+                row["window"] = {"calls": calls, "frames": window.frames, "what": window.what,
+                                 "ms": row["latency_ms"] * calls,
+                                 "ms_per_frame": row["latency_ms"] * calls / window.frames}
             rows.append(row)
     if save_fit:
         from edgec.fileio import atomic_write_json

@@ -1,0 +1,76 @@
+"""ONNX files beyond protobuf's 2 GB limit: the graph in model.onnx, every weight in one
+external data file beside it (artifacts.MODEL_ONNX_DATA). Such a model cannot be serialized
+to bytes, so its export is written to a temporary folder first, checked and run for parity from
+there, and moved into place only when both passed."""
+import os
+import shutil
+import tempfile
+import warnings
+from typing import Dict
+
+import onnx
+
+from edgec import artifacts
+from edgec.errors import EdgecError
+from edgec.fileio import sha256_file
+
+# Protobuf refuses messages of 2 GiB; weights above this many bytes go to the data file, with
+# room left for the graph itself.
+EXTERNAL_DATA_ABOVE = 1800 * 2 ** 20
+
+
+def weight_bytes(model) -> int:
+    """Bytes of a PyTorch model's parameters and buffers (what its ONNX initializers hold)."""
+    return int(sum(t.numel() * t.element_size() for t in list(model.parameters())
+                   + list(model.buffers())))
+
+
+def torch_to_onnx_file(entry, model, opset: int, folder: str, dummy_args, dynamic_axes
+                       ) -> str:
+    """torch.onnx.export to folder/raw.onnx; the exporter writes weights as external files
+    when the model is over 2 GB. Returns the path."""
+    import torch
+
+    path = os.path.join(folder, "raw.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, dummy_args, path, dynamo=False, opset_version=opset,
+                          input_names=[i.name for i in entry.inputs],
+                          output_names=list(entry.outputs),
+                          dynamic_axes=dynamic_axes,
+                          do_constant_folding=True)
+    return path
+
+
+def save_with_external_data(model: onnx.ModelProto, folder: str) -> str:
+    """folder/model.onnx with its tensors in folder/model.onnx.data; returns the ONNX path."""
+    path = os.path.join(folder, artifacts.MODEL_ONNX)
+    onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=artifacts.MODEL_ONNX_DATA, size_threshold=1024,
+                    convert_attribute=True)  # Constant nodes too: folded weights land there
+    return path
+
+
+def check_file(path: str, where: str) -> None:
+    """The checker on the file (a model over 2 GB cannot be checked in memory)."""
+    try:
+        onnx.checker.check_model(path, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise EdgecError("%s is not a valid ONNX model: %s" % (where, str(exc).strip()))
+
+
+def staging_folder(out_dir: str) -> str:
+    os.makedirs(out_dir, exist_ok=True)
+    return tempfile.mkdtemp(prefix=".export-", dir=out_dir)
+
+
+def move_into_place(staged: str, out_dir: str) -> Dict[str, str]:
+    """The data file first, then the graph that names it: a model.onnx on disk always finds
+    its data. Returns both files' SHA-256."""
+    hashes = {}
+    for name in (artifacts.MODEL_ONNX_DATA, artifacts.MODEL_ONNX):
+        source = os.path.join(staged, name)
+        hashes[name] = sha256_file(source)
+        os.replace(source, os.path.join(out_dir, name))
+    shutil.rmtree(staged, ignore_errors=True)
+    return hashes
