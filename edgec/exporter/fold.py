@@ -17,7 +17,11 @@ _BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
     """A copy of `model` (eval mode) where every conv directly followed by a BatchNorm inside an
-    nn.Sequential carries the BN's affine transform and the BN is replaced by Identity."""
+    nn.Sequential carries the BN's affine transform and the BN is replaced by Identity. A model
+    without BatchNorm is returned as it is: nothing to fold, and no second copy of weights
+    (LatentSync's UNet has 5 GB of them)."""
+    if not any(isinstance(m, _BN_TYPES) for m in model.modules()):
+        return model.eval()
     folded = copy.deepcopy(model).eval()
     for module in folded.modules():
         # Modules that apply a BatchNorm right after a conv outside a Sequential declare the

@@ -52,13 +52,18 @@ def io_shapes(model: nn.Module, example_inputs: Sequence[torch.Tensor],
             def hook(mod, inputs, output, path=path):
                 shapes[path] = (tuple(inputs[0].shape), tuple(output.shape))
             handles.append(module.register_forward_hook(hook))
+    _forward_with(model, example_inputs, handles)
+    return shapes
+
+
+def _forward_with(model: nn.Module, example_inputs, handles) -> None:
+    """One no-grad forward pass, then the hooks `handles` removed (also when it fails)."""
     try:
         with torch.no_grad():
             model(*example_inputs)
     finally:
         for handle in handles:
             handle.remove()
-    return shapes
 
 
 def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
@@ -113,13 +118,7 @@ def attention_calls(model: nn.Module, example_inputs: Sequence[torch.Tensor]
 
     def hook(module, inputs, output):
         calls[cores[module]] = (tuple(inputs[0].shape), tuple(inputs[1].shape), module.heads)
-    handles = [m.register_forward_hook(hook) for m in cores]
-    try:
-        with torch.no_grad():
-            model(*example_inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    _forward_with(model, example_inputs, [m.register_forward_hook(hook) for m in cores])
     return calls
 
 

@@ -93,16 +93,22 @@ class VaeBlock(nn.Module):
         return x
 
 
+def _stages(channels: Sequence[int], resnets: int, resample: str) -> nn.ModuleList:
+    """One VaeBlock per width, each resampling but the last."""
+    stages = nn.ModuleList()
+    previous = channels[0]
+    for i, out in enumerate(channels):
+        stages.append(VaeBlock(previous, out, resnets,
+                               resample if i < len(channels) - 1 else None))
+        previous = out
+    return stages
+
+
 class Encoder(nn.Module):
     def __init__(self, blocks: Sequence[int] = BLOCKS):
         super().__init__()
         self.conv_in = nn.Conv2d(3, blocks[0], 3, padding=1)
-        self.down_blocks = nn.ModuleList()
-        previous = blocks[0]
-        for i, out in enumerate(blocks):
-            self.down_blocks.append(VaeBlock(previous, out, 2,
-                                             "down" if i < len(blocks) - 1 else None))
-            previous = out
+        self.down_blocks = _stages(blocks, 2, "down")
         self.mid_block = VaeMid(blocks[-1])
         self.conv_norm_out = ExplicitGroupNorm(32, blocks[-1], 1e-6)
         self.conv_out = nn.Conv2d(blocks[-1], 2 * LATENT_CHANNELS, 3, padding=1)
@@ -120,12 +126,7 @@ class Decoder(nn.Module):
         reverse = list(blocks)[::-1]
         self.conv_in = nn.Conv2d(LATENT_CHANNELS, reverse[0], 3, padding=1)
         self.mid_block = VaeMid(reverse[0])
-        self.up_blocks = nn.ModuleList()
-        previous = reverse[0]
-        for i, out in enumerate(reverse):
-            self.up_blocks.append(VaeBlock(previous, out, 3,
-                                           "up" if i < len(reverse) - 1 else None))
-            previous = out
+        self.up_blocks = _stages(reverse, 3, "up")
         self.conv_norm_out = ExplicitGroupNorm(32, reverse[-1], 1e-6)
         self.conv_out = nn.Conv2d(reverse[-1], 3, 3, padding=1)
 
