@@ -161,14 +161,14 @@ def test_tiny_unet_exports_without_norm_ops_tensorrt_8_lacks(tmp_path):
     assert {"Conv", "MatMul", "Softmax", "Erf"} <= ops
 
 
-def _tiny_unet_entry():
+def _tiny_unet_entry(size=8, **extra):
     from edgec.models.entry import InputSpec, ModelEntry
 
     return ModelEntry(name="tiny-latentsync-unet", summary="test", factory=_tiny_unet,
-                      inputs=[InputSpec("sample", (13, 3, 8, 8), -4, 4),
+                      inputs=[InputSpec("sample", (13, 3, size, size), -4, 4),
                               InputSpec("timestep", (), 0, 999),
                               InputSpec("audio", (3, 5, 16), -3, 3)],
-                      outputs=["noise"], parity_batches=(1, 2))
+                      outputs=["noise"], parity_batches=(1, 2), **extra)
 
 
 def test_export_beyond_the_protobuf_limit_keeps_weights_beside_the_graph(tmp_path):
@@ -182,12 +182,14 @@ def test_export_beyond_the_protobuf_limit_keeps_weights_beside_the_graph(tmp_pat
     from edgec.fileio import sha256_file
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
-    entry = _tiny_unet_entry()
+    # Traced at 2 frames of 8 x 8 (as the 5 GB UNet must be, for memory), built for 3 of 16 x 16.
+    entry = _tiny_unet_entry(16, trace_shapes={"sample": (13, 2, 8, 8), "audio": (2, 5, 16)})
     record = export_zoo_model(entry, str(tmp_path), external_above=0)
     graph, data = tmp_path / artifacts.MODEL_ONNX, tmp_path / artifacts.MODEL_ONNX_DATA
     from edgec.exporter.external import weight_bytes
 
     assert data.stat().st_size >= 0.95 * weight_bytes(_tiny_unet())
+    assert data.stat().st_mode & 0o044 == graph.stat().st_mode & 0o044  # readable alike
     inits = onnx.load(str(graph), load_external_data=False).graph.initializer
     assert any(i.data_location == onnx.TensorProto.EXTERNAL for i in inits)
     assert record["external_data"]["sha256"] == sha256_file(str(data))
@@ -195,9 +197,12 @@ def test_export_beyond_the_protobuf_limit_keeps_weights_beside_the_graph(tmp_pat
     assert all(r["max_abs_error"] <= 1e-4 for r in record["parity"]["results"])
     assert sorted(os.listdir(tmp_path)) == sorted([artifacts.MODEL_ONNX, artifacts.MODEL_ONNX_DATA,
                                                    artifacts.EXPORT_JSON])
+    dims = [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+            for i in onnx.load(str(graph), load_external_data=False).graph.input]
+    assert dims[0] == ["batch", 13, 3, 16, 16] and dims[2] == ["batch", 3, 5, 16]
     with OnnxRuntimeRunner(str(graph)) as runner:
         out = runner.infer(entry.dummy_inputs(1))["noise"]
-    assert out.shape == (1, 4, 3, 8, 8)
+    assert out.shape == (1, 4, 3, 16, 16)
     assert json.loads((tmp_path / artifacts.EXPORT_JSON).read_text())["external_data"]
     export_zoo_model(entry, str(tmp_path))
     assert not data.exists() and onnx.load(str(graph)).graph.initializer

@@ -15,9 +15,10 @@ from onnx import numpy_helper
 
 from edgec import artifacts
 from edgec.errors import EdgecError
-from edgec.exporter.external import (EXTERNAL_DATA_ABOVE, check_file, move_into_place,
-                                     save_with_external_data, staging_folder,
-                                     torch_to_onnx_file, weight_bytes)
+from edgec.exporter.external import (EXTERNAL_DATA_ABOVE, check_file, fix_input_shapes,
+                                     move_into_place, save_with_external_data,
+                                     staging_folder, torch_to_onnx_file, trace_inputs,
+                                     weight_bytes)
 from edgec.exporter.fold import fold_batchnorm
 from edgec.exporter.onnx_layers import (describe_layers, initializer_map, name_unnamed_layers,
                                         quantizable_nodes)
@@ -142,15 +143,11 @@ def _export_external(entry, model, folded, layers, out_dir: str, checkpoint, ops
     """The export of a model beyond 2 GB: staged in a folder inside out_dir, weights in
     model.onnx.data, checked and parity-run from the files, then moved into place. Not
     simplified: onnxslim works on the serialized model, which protobuf cannot hold."""
-    import torch
-
     staged = staging_folder(out_dir)
     try:
-        dummy = entry.dummy_inputs(1)
-        args = tuple(torch.from_numpy(dummy[i.name]) for i in entry.inputs)
-        names = [i.name for i in entry.inputs] + list(entry.outputs)
-        onnx_model = onnx.load(torch_to_onnx_file(entry, folded, opset, staged, args,
-                                                  {n: {0: BATCH_AXIS} for n in names}))
+        args, axes = trace_inputs(entry, folded, BATCH_AXIS)
+        onnx_model = onnx.load(torch_to_onnx_file(entry, folded, opset, staged, args, axes))
+        fix_input_shapes(onnx_model, entry, BATCH_AXIS)
         for leftover in os.listdir(staged):  # the exporter's per-tensor files, now in memory
             os.unlink(os.path.join(staged, leftover))
         rewrite_onnx(entry, onnx_model)

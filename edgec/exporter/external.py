@@ -12,7 +12,7 @@ import onnx
 
 from edgec import artifacts
 from edgec.errors import EdgecError
-from edgec.fileio import sha256_file
+from edgec.fileio import _umask, sha256_file
 
 # Protobuf refuses messages of 2 GiB; weights above this many bytes go to the data file, with
 # room left for the graph itself.
@@ -40,6 +40,50 @@ def torch_to_onnx_file(entry, model, opset: int, folder: str, dummy_args, dynami
                           dynamic_axes=dynamic_axes,
                           do_constant_folding=True)
     return path
+
+
+def trace_inputs(entry, model, batch_axis: str):
+    """The example the tracer runs (entry.trace_shapes where given, else the entry's inputs)
+    and the dynamic axes: the batch everywhere, and every axis of an input traced smaller
+    (and then of every output)."""
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng(0)
+    args, axes = [], {}
+    for spec in entry.inputs:
+        shape = tuple(entry.trace_shapes.get(spec.name, spec.shape))
+        args.append(torch.from_numpy(rng.uniform(spec.low, spec.high, (1,) + shape)
+                                     .astype(spec.dtype)))
+        axes[spec.name] = {0: batch_axis}
+        if spec.name in entry.trace_shapes:
+            axes[spec.name].update({d + 1: "%s_%d" % (spec.name, d + 1)
+                                    for d in range(len(shape))})
+    ranks = [2] * len(entry.outputs)
+    if entry.trace_shapes:
+        with torch.no_grad():
+            outputs = model(*args)
+        outputs = outputs if isinstance(outputs, (tuple, list)) else [outputs]
+        ranks = [o.dim() for o in outputs]
+    for name, rank in zip(entry.outputs, ranks):
+        axes[name] = {0: batch_axis}
+        if entry.trace_shapes:  # their sizes follow the inputs'
+            axes[name].update({d: "%s_%d" % (name, d) for d in range(1, rank)})
+    return tuple(args), axes
+
+
+def fix_input_shapes(model: onnx.ModelProto, entry, batch_axis: str) -> None:
+    """The entry's input shapes on a graph traced at others; ONNX Runtime and TensorRT then
+    see the shapes the model is built for."""
+    for value in model.graph.input:
+        spec = next((i for i in entry.inputs if i.name == value.name), None)
+        if spec is None:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        for index, size in enumerate(spec.shape):
+            dims[index + 1].ClearField("dim_param")
+            dims[index + 1].dim_value = int(size)
+        dims[0].dim_param = batch_axis
 
 
 def save_with_external_data(model: onnx.ModelProto, folder: str) -> str:
@@ -71,6 +115,7 @@ def move_into_place(staged: str, out_dir: str) -> Dict[str, str]:
     for name in (artifacts.MODEL_ONNX_DATA, artifacts.MODEL_ONNX):
         source = os.path.join(staged, name)
         hashes[name] = sha256_file(source)
+        os.chmod(source, 0o666 & ~_umask())  # as every other artifact (onnx writes 0600)
         os.replace(source, os.path.join(out_dir, name))
     shutil.rmtree(staged, ignore_errors=True)
     return hashes

@@ -96,6 +96,11 @@ class ModelEntry:
     # How often the model runs for one window of video, where it is one stage of a longer
     # pipeline (edgec predict reports the window's time and the time per frame).
     window: Optional["Window"] = None
+    # Smaller input shapes (no batch axis) the exporter traces a model beyond 2 GB with: the
+    # tracer holds every intermediate value, and at LatentSync's 16 x 32 x 32 it ran out of
+    # this machine's 24 GB. The graph is shape-generic; the entry's own shapes are set on it
+    # after the trace, and its parity run is at those shapes.
+    trace_shapes: Mapping[str, Tuple[int, ...]] = field(default_factory=dict)
 
     def input_shapes(self, batch: int = 1) -> Dict[str, Tuple[int, ...]]:
         return {i.name: (batch,) + tuple(i.shape) for i in self.inputs}

@@ -176,6 +176,7 @@ for _pixels in (256, 512):
         factory=_latentsync("latentsync_unet", "LatentSyncUNet"),
         inputs=_latentsync_unet_inputs(_latent), outputs=["noise"], parity_batches=(1,),
         summarize_on_meta=True, public_figures=(_SD_UNET,),
+        trace_shapes={"sample": (13, 2, 8, 8), "audio": (2, 50, 384)},
         window=Window(40, 16, "20 DDIM steps x guidance's 2 halves (LatentSync's defaults)")))
     ENTRIES.append(ModelEntry(
         name="latentsync-vae-encoder" + _suffix,
