@@ -120,10 +120,9 @@ def measure_floor(engine, configs, macs, device, limits):
     sync()
     one_pass = time.perf_counter() - start
     passes = 0.0
-    samples = float(sum(b[0].shape[0] for b in engine.batches))
+    samples = float(engine.samples_in(len(engine.batches)))
     for config in configs:
-        share = sum(b[0].shape[0] for b in engine.batches[:limits.get(config.key,
-                                                                     len(engine.batches))])
+        share = engine.samples_in(limits.get(config.key, len(engine.batches)))
         shares = []
         for base in ("fp16", "int8"):
             changed = [l for l in engine.layers if config.precisions[l] != base]
@@ -203,7 +202,7 @@ def main():
     from edgec.quant.splits import SELECTION, TEST, split_all
     from edgec.quant.spec import PrecisionPlan, QuantSpec
     from edgec.quant.metrics import QualitySums
-    from edgec.quant.sweep import SweepEngine, phase1_configs, plan_deciding
+    from edgec.quant.sweep import SweepEngine, descriptive_limits, phase1_configs
     from edgec.quant.quantize import layer_macs
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
@@ -235,7 +234,6 @@ def main():
     for config in every_config.values():
         configs.setdefault(config.signature(), config)
     configs = list(configs.values())
-    deciding = plan_deciding(every_config, spec.layer_names)
     if args.analysis == "per-layer":
         configs = [c for c in configs if "_alone/" in c.key]
     macs = layer_macs(work, model)
@@ -257,8 +255,8 @@ def main():
         torch.cuda.synchronize()
     setup = time.perf_counter() - start
     stage("evaluator and references ready (%.1f s)" % setup)
-    described = engine.batches_for(args.describe_samples)
-    limits = {c.key: described for c in configs if c.signature() not in deciding}
+    described, limits = descriptive_limits(engine, every_config, configs,
+                                           args.describe_samples)
     if args.check_only:
         args.output_name = entry.outputs[0]
         report = {"model": args.model, "device": args.device, "check": check_against_onnxruntime(
@@ -339,7 +337,7 @@ def main():
         "configurations": len(configs), "batch_size": args.batch_size, "device": args.device,
         "plan_deciding_configurations": len(configs) - len(limits),
         "descriptive": {"configurations": len(limits),
-                        "samples": int(sum(b[0].shape[0] for b in engine.batches[:described]))},
+                        "samples": engine.samples_in(described)},
         "edgec": {"setup_seconds": round(setup, 3), "warmup_seconds": round(warmup, 3),
                   "sweep_seconds": round(edgec_seconds, 3),
                   "rounds_seconds": [round(t, 3) for t in edgec_times],

@@ -16,7 +16,7 @@ def atomic_write_bytes(path, data):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts are shared files
+        make_shared(tmp)  # mkstemp makes 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -26,6 +26,12 @@ def atomic_write_bytes(path, data):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def make_shared(path):
+    # type: (str) -> None
+    """Artifacts are shared files: readable as the umask allows, whatever wrote them 0600."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask():

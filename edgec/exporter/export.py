@@ -17,8 +17,7 @@ from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.exporter.external import (EXTERNAL_DATA_ABOVE, check_file, fix_input_shapes,
                                      move_into_place, save_with_external_data,
-                                     staging_folder, torch_to_onnx_file, trace_inputs,
-                                     weight_bytes)
+                                     staging_folder, trace_inputs, weight_bytes)
 from edgec.exporter.fold import fold_batchnorm
 from edgec.exporter.onnx_layers import (describe_layers, initializer_map, name_unnamed_layers,
                                         quantizable_nodes)
@@ -32,6 +31,19 @@ MIN_OPSET = 17
 BATCH_AXIS = "batch"
 
 
+def torch_export(entry, model, opset: int, target, args, dynamic_axes) -> None:
+    """torch.onnx.export (the TorchScript exporter) into `target`, a buffer or a path; to a
+    path, a model over 2 GB gets its weights written as files beside it."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
+        torch.onnx.export(model, args, target, dynamo=False, opset_version=opset,
+                          input_names=[i.name for i in entry.inputs],
+                          output_names=list(entry.outputs), dynamic_axes=dynamic_axes,
+                          do_constant_folding=True)
+
+
 def torch_to_onnx(entry, model, opset: int) -> onnx.ModelProto:
     """Export with a dynamic batch axis on every input and output."""
     import torch
@@ -40,13 +52,7 @@ def torch_to_onnx(entry, model, opset: int) -> onnx.ModelProto:
     args = tuple(torch.from_numpy(dummy[i.name]) for i in entry.inputs)
     names = [i.name for i in entry.inputs] + list(entry.outputs)
     buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
-        torch.onnx.export(model, args, buffer, dynamo=False, opset_version=opset,
-                          input_names=[i.name for i in entry.inputs],
-                          output_names=list(entry.outputs),
-                          dynamic_axes={n: {0: BATCH_AXIS} for n in names},
-                          do_constant_folding=True)
+    torch_export(entry, model, opset, buffer, args, {n: {0: BATCH_AXIS} for n in names})
     return onnx.load_from_string(buffer.getvalue())
 
 
@@ -146,7 +152,9 @@ def _export_external(entry, model, folded, layers, out_dir: str, checkpoint, ops
     staged = staging_folder(out_dir)
     try:
         args, axes = trace_inputs(entry, folded, BATCH_AXIS)
-        onnx_model = onnx.load(torch_to_onnx_file(entry, folded, opset, staged, args, axes))
+        raw = os.path.join(staged, "raw.onnx")
+        torch_export(entry, folded, opset, raw, args, axes)
+        onnx_model = onnx.load(raw)
         fix_input_shapes(onnx_model, entry, BATCH_AXIS)
         for leftover in os.listdir(staged):  # the exporter's per-tensor files, now in memory
             os.unlink(os.path.join(staged, leftover))

@@ -5,14 +5,13 @@ there, and moved into place only when both passed."""
 import os
 import shutil
 import tempfile
-import warnings
 from typing import Dict
 
 import onnx
 
 from edgec import artifacts
 from edgec.errors import EdgecError
-from edgec.fileio import _umask, sha256_file
+from edgec.fileio import make_shared, sha256_file
 
 # Protobuf refuses messages of 2 GiB; weights above this many bytes go to the data file, with
 # room left for the graph itself.
@@ -23,23 +22,6 @@ def weight_bytes(model) -> int:
     """Bytes of a PyTorch model's parameters and buffers (what its ONNX initializers hold)."""
     return int(sum(t.numel() * t.element_size() for t in list(model.parameters())
                    + list(model.buffers())))
-
-
-def torch_to_onnx_file(entry, model, opset: int, folder: str, dummy_args, dynamic_axes
-                       ) -> str:
-    """torch.onnx.export to folder/raw.onnx; the exporter writes weights as external files
-    when the model is over 2 GB. Returns the path."""
-    import torch
-
-    path = os.path.join(folder, "raw.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, dummy_args, path, dynamo=False, opset_version=opset,
-                          input_names=[i.name for i in entry.inputs],
-                          output_names=list(entry.outputs),
-                          dynamic_axes=dynamic_axes,
-                          do_constant_folding=True)
-    return path
 
 
 def trace_inputs(entry, model, batch_axis: str):
@@ -115,7 +97,7 @@ def move_into_place(staged: str, out_dir: str) -> Dict[str, str]:
     for name in (artifacts.MODEL_ONNX_DATA, artifacts.MODEL_ONNX):
         source = os.path.join(staged, name)
         hashes[name] = sha256_file(source)
-        os.chmod(source, 0o666 & ~_umask())  # as every other artifact (onnx writes 0600)
+        make_shared(source)  # onnx writes its data file 0600
         os.replace(source, os.path.join(out_dir, name))
     shutil.rmtree(staged, ignore_errors=True)
     return hashes

@@ -1,6 +1,6 @@
 """Multi-head attention written as MatMul and Softmax (every TensorRT version's ONNX parser
 imports them; the fused attention op is newer), with its matrix products as one module so
-that cost counting (edgec.models.layers.attention_macs) sees them."""
+that cost counting (edgec.models.layers.io_shapes, other_cost_layers) sees them."""
 import math
 
 import torch

@@ -6,7 +6,7 @@ Two MAC conventions are reported because they differ for transposed convs:
   compression paper do. For ordinary convs the two agree.
 """
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -42,9 +42,14 @@ def _numel(shape: Sequence[int]) -> int:
 
 
 def io_shapes(model: nn.Module, example_inputs: Sequence[torch.Tensor],
-              types=CONV_TYPES + (nn.Linear,)) -> Dict[str, Tuple[Tuple[int, ...], ...]]:
+              types=CONV_TYPES + (nn.Linear,), attention: Optional[Dict[str, tuple]] = None
+              ) -> Dict[str, Tuple[Tuple[int, ...], ...]]:
     """(input shape, output shape) of every module of `types`, by module path, from one
-    no-grad forward pass with hooks."""
+    no-grad forward pass with hooks. `attention`, where given, receives module path ->
+    (q shape, k shape, heads) of every attention product (edgec.models.attention) of the
+    same pass."""
+    from edgec.models.attention import AttentionCore
+
     shapes: Dict[str, Tuple[Tuple[int, ...], ...]] = {}
     handles = []
     for path, module in model.named_modules():
@@ -52,18 +57,17 @@ def io_shapes(model: nn.Module, example_inputs: Sequence[torch.Tensor],
             def hook(mod, inputs, output, path=path):
                 shapes[path] = (tuple(inputs[0].shape), tuple(output.shape))
             handles.append(module.register_forward_hook(hook))
-    _forward_with(model, example_inputs, handles)
-    return shapes
-
-
-def _forward_with(model: nn.Module, example_inputs, handles) -> None:
-    """One no-grad forward pass, then the hooks `handles` removed (also when it fails)."""
+        elif attention is not None and isinstance(module, AttentionCore):
+            def attention_hook(mod, inputs, output, path=path):
+                attention[path] = (tuple(inputs[0].shape), tuple(inputs[1].shape), mod.heads)
+            handles.append(module.register_forward_hook(attention_hook))
     try:
         with torch.no_grad():
             model(*example_inputs)
     finally:
         for handle in handles:
             handle.remove()
+    return shapes
 
 
 def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
@@ -104,35 +108,13 @@ def find_layers(model: nn.Module, example_inputs: Sequence[torch.Tensor],
     return layers
 
 
-def attention_calls(model: nn.Module, example_inputs: Sequence[torch.Tensor]
-                    ) -> Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...], int]]:
-    """Module path -> (q shape, k shape, heads) of every attention product
-    (edgec.models.attention.AttentionCore) at batch 1, from one forward pass with hooks; no
-    pass for models without any."""
-    from edgec.models.attention import AttentionCore
-
-    cores = {m: path for path, m in model.named_modules() if isinstance(m, AttentionCore)}
-    calls = {}  # type: Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...], int]]
-    if not cores:
-        return calls
-
-    def hook(module, inputs, output):
-        calls[cores[module]] = (tuple(inputs[0].shape), tuple(inputs[1].shape), module.heads)
-    _forward_with(model, example_inputs, [m.register_forward_hook(hook) for m in cores])
-    return calls
-
-
-def attention_macs(calls) -> int:
-    from edgec.models.attention import AttentionCore
-
-    return int(sum(AttentionCore.macs(q, k) for q, k, _ in calls.values()))
-
-
 def other_cost_layers(model: nn.Module, shapes, calls) -> List[Dict[str, object]]:
     """The costs that are not quantizable layers, in the layer-dict form of Layer.to_dict: each
     nn.Linear (as a 1x1 conv over its tokens), and each attention product, whose softmax
     weights (N x heads x Lq x Lk) are its largest activation (an unfused engine writes and
     reads them)."""
+    from edgec.models.attention import AttentionCore
+
     rows = []
     for path, module in model.named_modules():
         if isinstance(module, nn.Linear) and path in shapes:
@@ -143,8 +125,6 @@ def other_cost_layers(model: nn.Module, shapes, calls) -> List[Dict[str, object]
                          "input_shape": list(in_shape), "output_shape": list(out_shape),
                          "params": sum(p.numel() for p in module.parameters(recurse=False)),
                          "macs": int(tokens * module.in_features * module.out_features)})
-    from edgec.models.attention import AttentionCore
-
     for path, (q, k, heads) in calls.items():
         rows.append({"name": path, "module_path": path, "kind": "Attention",
                      "in_channels": q[-1], "out_channels": q[-1],
@@ -153,13 +133,3 @@ def other_cost_layers(model: nn.Module, shapes, calls) -> List[Dict[str, object]
     return rows
 
 
-def linear_macs(model: nn.Module, shapes) -> int:
-    """MACs of every nn.Linear at batch 1, from `io_shapes` (ConvNeXt's pointwise convs and
-    MLPs are Linear layers; they are not quantizable layers in edgec but count towards the
-    model's cost)."""
-    total = 0
-    for path, module in model.named_modules():
-        if isinstance(module, nn.Linear) and path in shapes:
-            total += _numel(shapes[path][0]) // module.in_features * module.in_features \
-                * module.out_features
-    return int(total)

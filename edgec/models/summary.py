@@ -10,17 +10,17 @@ def zoo_summary(name: Optional[str] = None, with_layers: bool = False) -> List[D
 
 
 def model_summary(entry, with_layers: bool = False) -> Dict[str, object]:
-    from edgec.models.layers import (attention_calls, attention_macs, io_shapes, linear_macs,
-                                     other_cost_layers)
+    from edgec.models.layers import io_shapes, other_cost_layers
 
     device = "meta" if entry.summarize_on_meta else "cpu"
     model = entry.build_meta() if entry.summarize_on_meta else entry.build()
-    example = entry.example_tensors(device)
-    shapes = io_shapes(model, example)  # one forward pass for both counts
+    calls = {}  # type: Dict[str, tuple]
+    # One forward pass for every count: conv layers, Linear layers, attention products.
+    shapes = io_shapes(model, entry.example_tensors(device), attention=calls)
     layers = entry.layers(model, shapes)
-    linear = linear_macs(model, shapes)
-    calls = attention_calls(model, example)
-    attention = attention_macs(calls)
+    others = other_cost_layers(model, shapes, calls)
+    linear = int(sum(r["macs"] for r in others if r["kind"] == "Linear"))
+    attention = int(sum(r["macs"] for r in others if r["kind"] == "Attention"))
     row = {
         "name": entry.name, "summary": entry.summary,
         "params": int(sum(p.numel() for p in model.parameters())),
@@ -46,5 +46,5 @@ def model_summary(entry, with_layers: bool = False) -> Dict[str, object]:
     if with_layers:
         row["layers"] = [layer.to_dict() for layer in layers]
         # What edgec predict sums: the quantizable layers and every other counted cost.
-        row["cost_layers"] = row["layers"] + other_cost_layers(model, shapes, calls)
+        row["cost_layers"] = row["layers"] + others
     return row

@@ -60,13 +60,10 @@ def model_layers(target: str) -> Tuple[str, List[Dict[str, Any]], Optional[str]]
 
 
 def _window_of(name: str):
-    from edgec.models import model_names
+    from edgec.models import get_model, model_names
 
-    if name not in model_names():  # an ONNX file: no pipeline known
-        return None
-    from edgec.models import get_model
-
-    return get_model(name).window
+    # An ONNX file: no pipeline known.
+    return get_model(name).window if name in model_names() else None
 
 
 def refit(paths: Sequence[str]) -> Dict[str, Any]:

@@ -144,6 +144,10 @@ class SweepEngine(object):
         self._set({l: precision for l in self.layers})
         return self.evaluator(*batch).float()
 
+    def samples_in(self, batches: int) -> int:
+        """Samples the first `batches` batches hold."""
+        return int(sum(b[0].shape[0] for b in self.batches[:batches]))
+
     def batches_for(self, samples: int) -> int:
         """How many leading batches hold at least `samples` samples (0: all batches)."""
         if samples <= 0:
@@ -360,10 +364,6 @@ def select_plan(engine: SweepEngine, budget: Budget, gains: Dict[str, float],
             "objective": cost.describe(final)}
 
 
-def _samples_in(engine: SweepEngine, batches: int) -> int:
-    return int(sum(b[0].shape[0] for b in engine.batches[:batches]))
-
-
 def _difference(a, b, sign: float = 1.0):
     """sign * (a - b) rounded, or None where either side had non-finite outputs."""
     return None if a is None or b is None else round(sign * (a - b), 6)
@@ -383,6 +383,16 @@ def plan_deciding(configs: Dict[str, Config], layers: Sequence[str]) -> set:
     return {configs[k].signature() for k in keys}
 
 
+def descriptive_limits(engine: SweepEngine, configs: Dict[str, Config], todo: Sequence[Config],
+                       describe_samples: int) -> Tuple[int, Dict[str, int]]:
+    """The batches the descriptive configurations run on (the leading ones holding
+    `describe_samples`; 0: all), and the evaluate_batches limit of each configuration of
+    `todo` that no plan reads."""
+    deciding = plan_deciding(configs, engine.layers)
+    described = engine.batches_for(describe_samples)
+    return described, {c.key: described for c in todo if c.signature() not in deciding}
+
+
 def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
               progress: bool = True, cost=None, describe_samples: int = 0) -> Dict[str, object]:
     """Phase 1 and phase 2; `cost` (edgec.quant.latency_objective.LatencyCost) makes the plan
@@ -400,9 +410,7 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
         unique.setdefault(config.signature(), config)
     todo = list(unique.values())
     sums = {c.key: QualitySums(state.sums.get(c.key)) for c in todo}
-    deciding = plan_deciding(configs, layers)
-    described = engine.batches_for(describe_samples)
-    limits = {c.key: described for c in todo if c.signature() not in deciding}
+    described, limits = descriptive_limits(engine, configs, todo, describe_samples)
 
     with progress_bar(len(engine.batches), "sweep (%d configurations)" % len(todo), "batch",
                       progress) as bar:
@@ -468,8 +476,8 @@ def run_sweep(engine: SweepEngine, budget: Budget, state: SweepState,
                "per_layer": per_layer, "boundary": boundary, "selection": selection,
                "budget": {"text": budget.text(), "bounds": budget.bounds(all_fp16)},
                "peak": engine.peak, "configurations": len(todo),
-               "samples": {"plan_deciding": _samples_in(engine, len(engine.batches)),
-                           "descriptive": _samples_in(engine, described),
+               "samples": {"plan_deciding": engine.samples_in(len(engine.batches)),
+                           "descriptive": engine.samples_in(described),
                            "descriptive_configurations": len(limits),
                            "descriptive_are": "each layer alone INT8 and the FP16 head/tail "
                                               "boundaries: reported, not read by the plan"}}
