@@ -11,11 +11,13 @@ from edgec.commands.output import emit_json
 @click.option("--layers", is_flag=True, help="List the quantizable layers of NAME.")
 @json_option
 def models(name, layers, as_json):
-    """List the model zoo with parameters and MACs (batch 1).
+    """List the model zoo with parameters and MACs (batch 1), and published figures beside
+    them where known.
 
-    MACs are counted two ways: true MACs (a transposed conv on its input grid, its real cost)
-    and output-grid MACs (transposed convs on the output grid, the convention of thop and the
-    Wav2Lip compression paper)."""
+    MACs count convs, Linear layers and attention's two matrix products, two ways: true MACs
+    (a transposed conv on its input grid, its real cost) and output-grid MACs (transposed
+    convs on the output grid, the convention of thop and the Wav2Lip compression paper).
+    Models of gigabytes are counted on PyTorch's meta device, without building weights."""
     from edgec.models.summary import zoo_summary
 
     rows = zoo_summary(name, with_layers=layers)

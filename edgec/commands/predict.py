@@ -29,7 +29,12 @@ def predict(target, devices, precisions, plan_path, batch, fit_results, save_fit
             as_json):
     """Predict batch-N TensorRT latency on each Jetson from per-layer costs (compute at the
     precision's peak, memory traffic at the device's bandwidth, per-layer overhead) and
-    efficiency factors fitted to measured latencies, with the estimator's own error."""
+    efficiency factors fitted to measured latencies, with the estimator's own error.
+
+    A zoo model's costs are its convs, Linear layers and attention products (INT8 and MIX
+    quantize the convs; the rest runs in FP16). Each row says whether the engine fits the
+    board's memory; for a model that is one stage of a video pipeline (LatentSync's UNet,
+    VAE), also the time per window of frames and per frame."""
     from edgec.pipeline.predict import run_predict
 
     report = run_predict(target, devices, precisions, plan_path, batch, fit_results,
