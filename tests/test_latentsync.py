@@ -253,3 +253,81 @@ def test_unquantized_layers_keep_fp16_in_int8_and_mix():
     assert layer_precisions(layers, "mix", {"conv": "int8"}) == ["int8", "fp16", "fp16"]
     with pytest.raises(EdgecError, match="conv"):
         layer_precisions(layers, "mix", {"fc": "int8"})
+
+
+def test_denoising_inputs_follow_the_schedule_and_load_as_samples(tmp_path):
+    """The UNet's calibration inputs: DDIM's 20 timesteps, noise that grows with the step,
+    values in the entry's ranges; the script's .npz folder is read by the array reader, and
+    the scalar timestep stays a scalar per sample in the store."""
+    import subprocess
+    import sys
+
+    from edgec.calib.arrays import build_array_store
+    from edgec.calib.latentsync import alphas_cumprod, ddim_timesteps, denoising_samples
+    from edgec.calib.store import SampleStore
+    from edgec.models.registry import get_model
+
+    steps = ddim_timesteps()
+    assert len(steps) == 20 and steps[0] == 951 and steps[-1] == 1
+    assert np.all(np.diff(alphas_cumprod()) < 0)
+    arrays = denoising_samples(np.random.default_rng(0), 64, 2, 8, 5, 16)
+    assert set(np.unique(arrays["timestep"])) <= set(steps.tolist())
+    noisy, mask = arrays["sample"][:, :4], arrays["sample"][:, 4]
+    assert np.all(mask[..., :4, :] == 0) and np.all(mask[..., 4:, :] == 1)
+    # The noisy latents' correlation with their clean source falls as the timestep grows.
+    clean_half = arrays["sample"][:, 5:9, :, :4]  # masked latents = clean on the upper half
+    corr = [np.corrcoef(n[:, :, :4].ravel(), c.ravel())[0, 1]
+            for n, c in zip(noisy, clean_half)]
+    early, late = arrays["timestep"] > 700, arrays["timestep"] < 200
+    assert np.mean(np.array(corr)[late]) > np.mean(np.array(corr)[early]) + 0.3
+    entry = get_model("latentsync-unet")
+    for spec in entry.inputs:
+        value = arrays[spec.name] if spec.name != "sample" else arrays["sample"]
+        assert value.min() >= spec.low and value.max() <= spec.high, spec.name
+
+    out = tmp_path / "inputs"
+    script = os.path.join(os.path.dirname(HERE), "scripts", "make_latentsync_inputs.py")
+    done = subprocess.run([sys.executable, script, "--out", str(out), "-n", "5",
+                           "--per-file", "2"], stdout=subprocess.PIPE, check=True)
+    assert json.loads(done.stdout.decode())["samples"] == 5
+    assert len([n for n in os.listdir(out) if n.endswith(".npz")]) == 3
+    inputs = [(i.name, i.shape) for i in entry.inputs]
+    path, summary = build_array_store(str(out), str(tmp_path / "store"), inputs, 5, 0,
+                                      progress=False)
+    store = SampleStore(path)
+    got = store.get(np.arange(5))
+    assert summary["written"] == 5 and got["timestep"].shape == (5,)
+    assert got["sample"].shape == (5,) + tuple(entry.inputs[0].shape)
+    assert set(got["timestep"].tolist()) <= set(steps.tolist())
+
+
+def test_calibrating_an_external_data_model_observes_its_layers_inputs(tmp_path):
+    """A model with external data is calibrated on its PyTorch model's layer inputs (the
+    graph alone is read); --method output and a missing model are refused by name."""
+    from edgec.calib.store import SampleStoreWriter, StoreInput
+    from edgec.exporter.export import export_zoo_model
+    from edgec.quant.calibrate import calibrate, layer_tensors, load_ranges
+    from edgec.quant.observe_layers import SCOPE
+
+    entry = _tiny_unet_entry()
+    export_zoo_model(entry, str(tmp_path), external_above=0)
+    onnx_path = str(tmp_path / "model.onnx")
+    rng = np.random.default_rng(0)
+    specs = [StoreInput(i.name, i.shape, "float32") for i in entry.inputs]
+    writer = SampleStoreWriter(str(tmp_path / "samples"), specs, 6)
+    for _ in range(6):
+        writer.append({i.name: rng.uniform(i.low, i.high, i.shape) for i in entry.inputs})
+    writer.close({"source": "random (test)", "seed": 0})
+    record = calibrate(onnx_path, str(tmp_path / "samples"), str(tmp_path), entry=entry,
+                       device="auto", progress=False)
+    assert record["observer"]["scope"] == SCOPE
+    import onnx
+
+    graph = onnx.load(onnx_path, load_external_data=False)
+    ranges = load_ranges(str(tmp_path / "ranges.json"))
+    assert set(ranges["tensors"]) == {t["input"] for t in layer_tensors(graph).values()}
+    with pytest.raises(EdgecError, match="model.onnx.*external data.*percentile"):
+        calibrate(onnx_path, str(tmp_path / "samples"), str(tmp_path), method="output",
+                  entry=entry, progress=False, output_search=lambda *args, **kwargs: {})
+    with pytest.raises(EdgecError, match="model.onnx.*give --model"):
+        calibrate(onnx_path, str(tmp_path / "samples"), str(tmp_path), progress=False)

@@ -179,3 +179,31 @@ def test_batches_are_split_to_fit_the_memory_budget(tiny_spade, tmp_path):
     a, b = whole.evaluate_plan(plan), bounded.evaluate_plan(plan)
     assert a["psnr_db"] == pytest.approx(b["psnr_db"], abs=1e-4)
     assert a["samples"] == b["samples"] == 16 if "samples" in a else True
+
+
+def test_layer_input_observer_equals_onnxruntime_on_the_layers_inputs(tiny_spade):
+    """The observer of models with external data (edgec.quant.observe_layers) sees only the
+    quantizable layers' inputs, by hooks on their modules: the same statistics as ONNX
+    Runtime's for those tensors, within the tolerance above."""
+    from edgec.calib.store import SampleStore
+    from edgec.quant.calibrate import layer_tensors
+    from edgec.quant.observe_layers import SCOPE, LayerInputObserver
+    from edgec.quant.ranges import thresholds
+
+    entry, out = tiny_spade
+    model = onnx.load(str(out / "model.onnx"))
+    store = SampleStore(str(out / "samples"))
+    indices = np.arange(store.count)
+    observer = LayerInputObserver(model, entry, None, "cpu")
+    ours = observer.collect(store, indices, 8, progress=False)
+    _, theirs = _collect(entry, out, False)
+    wanted = {t["input"] for t in layer_tensors(model).values()}
+    assert set(ours) == wanted and len(wanted) < len(theirs)
+    assert observer.description()["scope"] == SCOPE
+    for name in wanted:
+        a, b = theirs[name], ours[name]
+        assert abs(a["absmax"] - b["absmax"]) <= 1e-4 * max(a["absmax"], 1e-12), name
+        assert sum(a["histogram"]) == sum(b["histogram"]), name
+        ta, tb = thresholds(a), thresholds(b)
+        for method in ("max", "percentile", "mse"):
+            assert abs(ta[method] - tb[method]) <= a["absmax"] / 2048 * 1.001, (name, method)

@@ -52,7 +52,8 @@ class SampleStoreWriter(object):
         if self.count >= self.capacity:
             raise ValueError("sample store is full (%d samples)" % self.capacity)
         for spec in self.inputs:
-            value = np.ascontiguousarray(sample[spec.name], dtype=spec.dtype)
+            # asarray, not ascontiguousarray: that makes a scalar input (a timestep) 1-D.
+            value = np.asarray(sample[spec.name], dtype=spec.dtype)
             if value.shape != spec.shape:
                 raise ValueError("sample %r has shape %s, expected %s"
                                  % (spec.name, value.shape, spec.shape))

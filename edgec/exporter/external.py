@@ -77,6 +77,12 @@ def save_with_external_data(model: onnx.ModelProto, folder: str) -> str:
     return path
 
 
+def has_external_data(onnx_path: str) -> bool:
+    """Whether the file keeps weights in a data file (reads the graph alone)."""
+    graph = onnx.load(onnx_path, load_external_data=False).graph
+    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in graph.initializer)
+
+
 def check_file(path: str, where: str) -> None:
     """The checker on the file (a model over 2 GB cannot be checked in memory)."""
     try:

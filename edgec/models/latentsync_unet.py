@@ -125,7 +125,7 @@ class PositionalEncoding(nn.Module):
         self.register_buffer("pe", pe)
 
     def forward(self, x):
-        return x + self.pe[:, :x.shape[1]]
+        return x + torch.narrow(self.pe, 1, 0, x.shape[1])  # a function call: fx traces it
 
 
 class TemporalAttention(Attention):

@@ -43,7 +43,10 @@ class ExplicitGroupNorm(nn.Module):
     def forward(self, x, frames: int = 1):
         shape = x.shape
         channels = shape[1]
-        if frames > 1:  # (B F) C H W -> B F G (C/G H W): one group spans the sample's frames
+        # A plain int 1 takes the short path; a traced frame count (an fx Proxy, never used in
+        # a branch) the general one, which for one frame computes the same.
+        per_frame = isinstance(frames, int) and frames == 1
+        if not per_frame:  # (B F) C H W -> B F G (C/G H W): one group spans the sample's frames
             grouped = x.reshape(-1, frames, self.groups, channels // self.groups,
                                 shape[2] * shape[3]).transpose(1, 2)
             grouped = grouped.reshape(grouped.shape[0], self.groups, -1)
@@ -52,9 +55,9 @@ class ExplicitGroupNorm(nn.Module):
         mean = grouped.mean(-1, keepdim=True)
         var = (grouped - mean).pow(2).mean(-1, keepdim=True)
         normed = (grouped - mean) / torch.sqrt(var + self.eps)
-        if frames > 1:
+        if not per_frame:
             normed = normed.reshape(-1, self.groups, frames, channels // self.groups,
                                     shape[2] * shape[3]).transpose(1, 2)
-        normed = normed.reshape(shape)
-        view = (1, channels) + (1,) * (len(shape) - 2)
-        return normed * self.weight.reshape(view) + self.bias.reshape(view)
+        # The affine on N x C x (positions), so no rank is needed (fx traces no len()).
+        normed = normed.reshape(shape[0], channels, -1)
+        return (normed * self.weight[:, None] + self.bias[:, None]).reshape(shape)

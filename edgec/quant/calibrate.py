@@ -47,11 +47,22 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
 
         raise EdgecError("--method output scores thresholds by the model's output error with "
                          "the PyTorch model: give --model (an ONNX file alone cannot)")
-    model = onnx.load(onnx_path)
+    from edgec.exporter.external import has_external_data
+
+    # Beyond protobuf's limit only the graph is read: the observer then is the PyTorch model's.
+    external = has_external_data(onnx_path)
+    if external and method == "output":
+        from edgec.errors import EdgecError
+
+        raise EdgecError("--method output is not available for %s: its weights are in an "
+                         "external data file, and the output search runs the ONNX graph "
+                         "whole; use percentile, mse, entropy or max" % onnx_path)
+    model = onnx.load(onnx_path, load_external_data=not external)
     store = SampleStore(store_path)
     splits = split_all(store.count, holdout)
     calib_idx = split_indices(store, holdout, CALIBRATION)
-    observer = observer_for(model, device, entry, checkpoint, store, calib_idx, onnx_path)
+    observer = observer_for(model, device, entry, checkpoint, store, calib_idx, onnx_path,
+                            external)
     stats = observer.collect(store, calib_idx, batch_size, progress)
     described = observer.description()
     tensors = {}
@@ -94,13 +105,17 @@ def calibrate(onnx_path: str, store_path: str, out_dir: str, method: str = "perc
 
 
 def observer_for(model: onnx.ModelProto, device: str, entry, checkpoint: Optional[str], store,
-                 indices, onnx_path: str):
+                 indices, onnx_path: str, external: bool = False):
     """ONNX Runtime on the CPU, or the PyTorch model on the GPU (edgec.quant.observe_torch):
-    `device` cpu, cuda, or auto (cuda where PyTorch sees a GPU and the model is known)."""
+    `device` cpu, cuda, or auto (cuda where PyTorch sees a GPU and the model is known).
+    `external` (weights in a data file): the layers' inputs alone, by the PyTorch model on
+    either device (edgec.quant.observe_layers)."""
     from edgec.errors import EdgecError
 
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError("unknown calibration device %r" % device)
+    if external:
+        return _layer_input_observer(model, device, entry, checkpoint, onnx_path)
     if device == "auto":
         device = "cpu"
         if entry is not None:
@@ -122,6 +137,22 @@ def observer_for(model: onnx.ModelProto, device: str, entry, checkpoint: Optiona
     from edgec.quant.observe_torch import TorchActivationObserver
 
     return TorchActivationObserver(model, entry, checkpoint, store, indices, "cuda")
+
+
+def _layer_input_observer(model, device: str, entry, checkpoint, onnx_path: str):
+    import torch
+
+    from edgec.errors import EdgecError
+    from edgec.quant.observe_layers import LayerInputObserver
+
+    if entry is None:
+        raise EdgecError("%s keeps its weights in an external data file: calibrating it "
+                         "observes the PyTorch model, so give --model" % onnx_path)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EdgecError("--calibration-device cuda: PyTorch sees no CUDA device here")
+    return LayerInputObserver(model, entry, checkpoint, device)
 
 
 def clipping_warnings(tensors, layers, method: str):
