@@ -39,7 +39,7 @@ ENGINE_LAYER_PRECISIONS = ("fp16", "int8")
 MODEL_ONNX = "model.onnx"  # FP32, dynamic batch
 # Its tensors, where the model is beyond protobuf's 2 GB (LatentSync's UNet is 5.07 GB in
 # FP32): model.onnx then holds the graph and names this file for every weight.
-MODEL_ONNX_DATA = "model.onnx.data"
+MODEL_ONNX_DATA = MODEL_ONNX + ".data"  # = onnx_data(MODEL_ONNX)
 EXPORT_JSON = "export.json"  # model, inputs, outputs, per-layer MACs, versions
 SAMPLES_DIR = "samples"  # the calibration sample store
 RANGES_JSON = "ranges.json"  # activation statistics and thresholds
@@ -83,6 +83,13 @@ def model_onnx(precision):
     return MODEL_ONNX if precision == "fp32" else "model.%s.onnx" % precision
 
 
+def onnx_data(onnx_name):
+    # type: (str) -> str
+    """The external data file an ONNX file of the build folder names for its weights, where it
+    has one: model.fp16.onnx -> model.fp16.onnx.data."""
+    return onnx_name + ".data"
+
+
 def engine_file(precision):
     # type: (str) -> str
     return "model.%s.engine" % precision
@@ -101,7 +108,8 @@ def quality_file(precision):
 
 
 # What a bundle may carry; the device needs nothing else.
-BUNDLE_FILES = tuple(model_onnx(p) for p in PRECISIONS) + (
+BUNDLE_FILES = tuple(model_onnx(p) for p in PRECISIONS) + tuple(
+    onnx_data(model_onnx(p)) for p in PRECISIONS) + (
     PLAN_JSON, CALIB_CACHE, EXPORT_JSON, QUALITY_JSON, REFERENCE_NPZ)
 
 

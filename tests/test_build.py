@@ -95,12 +95,13 @@ def test_changed_option_reruns_only_what_depends_on_it(run_cli, demo_build, tmp_
     assert not reused["sweep"]
 
 
-def _rewrite(bundle, target, edit):
-    """A copy of `bundle` with its members passed through edit(name, data) -> list of TarInfo."""
+def _rewrite(bundle, target, edit, last=()):
+    """A copy of `bundle` with its members passed through edit(name, data) -> list of TarInfo,
+    then the members named in `last` again, at the end."""
     with tarfile.open(bundle) as source, tarfile.open(target, "w:gz") as dest:
-        for member in source.getmembers():
-            data = source.extractfile(member).read()
-            for info, payload in edit(member.name, data):
+        members = [(m.name, source.extractfile(m).read()) for m in source.getmembers()]
+        for name, data in members + [m for m in members if m[0] in last]:
+            for info, payload in edit(name, data):
                 dest.addfile(info, io.BytesIO(payload) if payload is not None else None)
     return target
 
@@ -112,11 +113,16 @@ def _file(name, data):
 
 
 @pytest.mark.parametrize("tamper", ["changed-file", "dot-dot", "absolute", "symlink",
-                                    "unlisted"])
+                                    "unlisted", "manifest-last"])
 def test_tampered_bundles_are_refused(run_cli, demo_build, tmp_path, tamper):
+    """Unpacking streams the members in order, so the manifest must come first."""
     bundle = str(demo_build[0] / "bundle.tar.gz")
+    seen = []
 
     def edit(name, data):
+        if tamper == "manifest-last" and name == "manifest.json" and name not in seen:
+            seen.append(name)  # left out here, written at the end
+            return
         yield _file(name, data + b"x" if tamper == "changed-file" and name == "plan.json"
                     else data)
         if name == "manifest.json":
@@ -132,7 +138,8 @@ def test_tampered_bundles_are_refused(run_cli, demo_build, tmp_path, tamper):
             elif tamper == "unlisted":
                 yield _file("extra.py", b"print('hi')")
 
-    bad = _rewrite(bundle, str(tmp_path / "bad.tar.gz"), edit)
+    bad = _rewrite(bundle, str(tmp_path / "bad.tar.gz"), edit, last=["manifest.json"]
+                   if tamper == "manifest-last" else ())
     target = tmp_path / "deploy" / "target"
     result = run_cli("build", "--bundle", bad, "-o", target)
     assert result.exit_code == 2

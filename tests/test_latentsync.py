@@ -301,23 +301,30 @@ def test_denoising_inputs_follow_the_schedule_and_load_as_samples(tmp_path):
     assert set(got["timestep"].tolist()) <= set(steps.tolist())
 
 
+def _external_unet(folder):
+    """The tiny UNet exported with external data (as the 5 GB one is) and a store of 8
+    random in-range samples."""
+    from edgec.calib.store import SampleStoreWriter, StoreInput
+    from edgec.exporter.export import export_zoo_model
+
+    entry = _tiny_unet_entry()
+    export_zoo_model(entry, str(folder), external_above=0)
+    rng = np.random.default_rng(0)
+    specs = [StoreInput(i.name, i.shape, "float32") for i in entry.inputs]
+    writer = SampleStoreWriter(str(folder / "samples"), specs, 8)
+    for _ in range(8):
+        writer.append({i.name: rng.uniform(i.low, i.high, i.shape) for i in entry.inputs})
+    writer.close({"source": "random (test)", "seed": 0})
+    return entry, str(folder / "model.onnx")
+
+
 def test_calibrating_an_external_data_model_observes_its_layers_inputs(tmp_path):
     """A model with external data is calibrated on its PyTorch model's layer inputs (the
     graph alone is read); --method output and a missing model are refused by name."""
-    from edgec.calib.store import SampleStoreWriter, StoreInput
-    from edgec.exporter.export import export_zoo_model
     from edgec.quant.calibrate import calibrate, layer_tensors, load_ranges
     from edgec.quant.observe_layers import SCOPE
 
-    entry = _tiny_unet_entry()
-    export_zoo_model(entry, str(tmp_path), external_above=0)
-    onnx_path = str(tmp_path / "model.onnx")
-    rng = np.random.default_rng(0)
-    specs = [StoreInput(i.name, i.shape, "float32") for i in entry.inputs]
-    writer = SampleStoreWriter(str(tmp_path / "samples"), specs, 6)
-    for _ in range(6):
-        writer.append({i.name: rng.uniform(i.low, i.high, i.shape) for i in entry.inputs})
-    writer.close({"source": "random (test)", "seed": 0})
+    entry, onnx_path = _external_unet(tmp_path)
     record = calibrate(onnx_path, str(tmp_path / "samples"), str(tmp_path), entry=entry,
                        device="auto", progress=False)
     assert record["observer"]["scope"] == SCOPE
@@ -331,3 +338,44 @@ def test_calibrating_an_external_data_model_observes_its_layers_inputs(tmp_path)
                   entry=entry, progress=False, output_search=lambda *args, **kwargs: {})
     with pytest.raises(EdgecError, match="model.onnx.*give --model"):
         calibrate(onnx_path, str(tmp_path / "samples"), str(tmp_path), progress=False)
+
+
+def test_quantize_and_bundle_carry_the_external_data(tmp_path):
+    """Quantize writes model.fp16.onnx beside its own data file (checked and run from the
+    files), hashes both; the stage key and the bundle cover the data files, and an unpacked
+    bundle runs in ONNX Runtime."""
+    from edgec import artifacts
+    from edgec.fileio import sha256_file
+    from edgec.pipeline.cache import file_key
+    from edgec.quant.calibrate import calibrate
+    from edgec.quant.quantize import quantize
+    from edgec.runtime.bundle import pack, read_bundle, unpack
+    from edgec.quant.splits import TEST, split_indices
+    from edgec.calib.store import SampleStore
+    from edgec.runtime.ort_backend import OnnxRuntimeRunner
+
+    entry, onnx_path = _external_unet(tmp_path)
+    calibrate(onnx_path, str(tmp_path / "samples"), str(tmp_path), entry=entry, progress=False)
+    key = file_key(onnx_path)
+    assert key["data_sha256"] == sha256_file(str(tmp_path / artifacts.MODEL_ONNX_DATA))
+    report = quantize(str(tmp_path), onnx_path, str(tmp_path / "ranges.json"),
+                      str(tmp_path / "samples"), "fp16", entry=entry, holdout=0.5,
+                      progress=False)
+    name = artifacts.model_onnx("fp16")
+    fp16, data = tmp_path / name, tmp_path / artifacts.onnx_data(name)
+    assert report["sha256"] == sha256_file(str(fp16))
+    assert report["external_data"]["sha256"] == sha256_file(str(data))
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".export-")]
+    ort = report["quality"]["onnxruntime"]
+    test = split_indices(SampleStore(str(tmp_path / "samples")), 0.5, TEST)
+    assert report["evaluation"]["samples"] == len(test) > 0 and 30 < ort["psnr_db"] < 200
+    # Casts to FP16 halve the convs' weights: the data file is smaller than FP32's.
+    assert data.stat().st_size < (tmp_path / artifacts.MODEL_ONNX_DATA).stat().st_size
+
+    manifest = pack(str(tmp_path), str(tmp_path / "b.tar.gz"))
+    assert manifest["files"][artifacts.onnx_data(name)]["sha256"] == sha256_file(str(data))
+    assert artifacts.MODEL_ONNX_DATA in read_bundle(str(tmp_path / "b.tar.gz"))
+    unpack(str(tmp_path / "b.tar.gz"), str(tmp_path / "device"))
+    assert (tmp_path / "device" / artifacts.onnx_data(name)).read_bytes() == data.read_bytes()
+    with OnnxRuntimeRunner(str(tmp_path / "device" / name)) as runner:
+        assert runner.infer(entry.dummy_inputs(1))["noise"].shape == (1, 4, 3, 8, 8)

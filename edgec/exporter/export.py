@@ -16,7 +16,8 @@ from onnx import numpy_helper
 from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.exporter.external import (EXTERNAL_DATA_ABOVE, check_file, fix_input_shapes,
-                                     move_into_place, save_with_external_data,
+                                     move_into_place, remove_stale_data,
+                                     save_with_external_data,
                                      staging_folder, trace_inputs, weight_bytes)
 from edgec.exporter.fold import fold_batchnorm
 from edgec.exporter.onnx_layers import (describe_layers, initializer_map, name_unnamed_layers,
@@ -184,9 +185,7 @@ def _export_external(entry, model, folded, layers, out_dir: str, checkpoint, ops
 
 def _write_export(out_dir: str, data: bytes, record: Dict[str, object]) -> Dict[str, object]:
     """model.onnx, then export.json: a record on disk always describes the file beside it."""
-    stale = os.path.join(out_dir, artifacts.MODEL_ONNX_DATA)
-    if os.path.exists(stale):  # an earlier export's weights: this model.onnx holds its own
-        os.unlink(stale)
+    remove_stale_data(out_dir, artifacts.MODEL_ONNX)  # this model.onnx holds its own weights
     atomic_write_bytes(os.path.join(out_dir, artifacts.MODEL_ONNX), data)
     atomic_write_json(os.path.join(out_dir, artifacts.EXPORT_JSON), record)
     return record

@@ -68,13 +68,23 @@ def fix_input_shapes(model: onnx.ModelProto, entry, batch_axis: str) -> None:
         dims[0].dim_param = batch_axis
 
 
-def save_with_external_data(model: onnx.ModelProto, folder: str) -> str:
-    """folder/model.onnx with its tensors in folder/model.onnx.data; returns the ONNX path."""
-    path = os.path.join(folder, artifacts.MODEL_ONNX)
+def save_with_external_data(model: onnx.ModelProto, folder: str,
+                            name: str = artifacts.MODEL_ONNX) -> str:
+    """folder/name with its tensors in folder/name.data (artifacts.onnx_data); returns the
+    ONNX path."""
+    path = os.path.join(folder, name)
     onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=artifacts.MODEL_ONNX_DATA, size_threshold=1024,
+                    location=artifacts.onnx_data(name), size_threshold=1024,
                     convert_attribute=True)  # Constant nodes too: folded weights land there
     return path
+
+
+def remove_stale_data(out_dir: str, onnx_name: str) -> None:
+    """An earlier file's data file, before an ONNX file that holds its own weights replaces
+    it."""
+    stale = os.path.join(out_dir, artifacts.onnx_data(onnx_name))
+    if os.path.exists(stale):
+        os.unlink(stale)
 
 
 def has_external_data(onnx_path: str) -> bool:
@@ -96,11 +106,12 @@ def staging_folder(out_dir: str) -> str:
     return tempfile.mkdtemp(prefix=".export-", dir=out_dir)
 
 
-def move_into_place(staged: str, out_dir: str) -> Dict[str, str]:
-    """The data file first, then the graph that names it: a model.onnx on disk always finds
+def move_into_place(staged: str, out_dir: str, onnx_name: str = artifacts.MODEL_ONNX
+                    ) -> Dict[str, str]:
+    """The data file first, then the graph that names it: an ONNX file on disk always finds
     its data. Returns both files' SHA-256."""
     hashes = {}
-    for name in (artifacts.MODEL_ONNX_DATA, artifacts.MODEL_ONNX):
+    for name in (artifacts.onnx_data(onnx_name), onnx_name):
         source = os.path.join(staged, name)
         hashes[name] = sha256_file(source)
         make_shared(source)  # onnx writes its data file 0600

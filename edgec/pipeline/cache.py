@@ -8,8 +8,21 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from edgec import __version__
-from edgec.artifacts import STAMP_DIR
+from edgec.artifacts import STAMP_DIR, onnx_data
 from edgec.fileio import atomic_write_json, sha256_bytes, sha256_file
+
+
+_HASHES = {}  # type: Dict[tuple, str]
+
+
+def _content_hash(path: str) -> str:
+    """sha256_file, remembered for this process by path, size and mtime: one build asks for
+    a 5 GB data file's hash in several stage keys and stamps."""
+    info = os.stat(path)
+    memo = (os.path.abspath(path), info.st_size, info.st_mtime_ns)
+    if memo not in _HASHES:
+        _HASHES[memo] = sha256_file(path)
+    return _HASHES[memo]
 
 
 def _hash_outputs(paths: List[str]) -> Dict[str, str]:
@@ -22,7 +35,9 @@ def _hash_outputs(paths: List[str]) -> Dict[str, str]:
                     full = os.path.join(folder, name)
                     hashes[os.path.relpath(full, os.path.dirname(path))] = sha256_file(full)
         else:
-            hashes[os.path.basename(path)] = sha256_file(path)
+            hashes[os.path.basename(path)] = _content_hash(path)
+            if os.path.isfile(onnx_data(path)):  # an ONNX file's weights are part of it
+                hashes[os.path.basename(onnx_data(path))] = _content_hash(onnx_data(path))
     return hashes
 
 
@@ -88,8 +103,14 @@ class StageRunner(object):
 
 
 def file_key(path: str) -> Dict[str, str]:
-    """A file input's identity is its content: a moved or copied build folder stays cached."""
-    return {"sha256": sha256_file(path)}
+    """A file input's identity is its content: a moved or copied build folder stays cached.
+    An ONNX file's weights in an external data file beside it (artifacts.onnx_data) are part
+    of it."""
+    key = {"sha256": _content_hash(path)}
+    data = onnx_data(path)
+    if os.path.isfile(data):
+        key["data_sha256"] = _content_hash(data)
+    return key
 
 
 def folder_key(path: str) -> Dict[str, object]:

@@ -3,6 +3,7 @@ and its quality against FP32 on the test split (edgec.quant.splits), measured by
 Where the PyTorch model is known, the fast evaluator runs the same plan and the agreement
 between the two is reported too."""
 import os
+import shutil
 import time
 from typing import Dict, List, Optional
 
@@ -11,6 +12,9 @@ import onnx
 
 from edgec import artifacts
 from edgec.calib.store import SampleStore
+from edgec.exporter.external import (check_file, has_external_data, move_into_place,
+                                     remove_stale_data,
+                                     save_with_external_data, staging_folder)
 from edgec.fileio import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from edgec.quant.calibrate import DEFAULT_HOLDOUT, load_ranges
 from edgec.quant.metrics import QualitySums, output_peak
@@ -75,15 +79,62 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
              plan_path: Optional[str] = None, entry=None, checkpoint: Optional[str] = None,
              holdout: float = DEFAULT_HOLDOUT, eval_samples: int = 512,
              progress: bool = True) -> Dict[str, object]:
+    external = has_external_data(onnx_path)
     model = onnx.load(onnx_path)
     ranges = load_ranges(ranges_path)
     spec = QuantSpec.from_onnx(model, ranges)
     plan = plan_for(precision, spec, plan_path)
+    out_name = artifacts.model_onnx(precision)
     start = time.time()
     quantized = write_qdq(model, spec, plan)
-    onnx.checker.check_model(quantized)
-    data = quantized.SerializeToString()
-    write_seconds = time.time() - start
+    del model  # a 5 GB UNet's graph: two copies at most at any time
+    staged = None
+    try:
+        if external:
+            candidate, staged, hashes = _stage_external(quantized, out_dir, out_name)
+        else:
+            onnx.checker.check_model(quantized)
+            candidate = quantized.SerializeToString()
+            hashes = {out_name: sha256_bytes(candidate)}
+        del quantized
+        write_seconds = time.time() - start
+        report = _evaluate(out_dir, onnx_path, candidate, spec, plan, precision, ranges,
+                           ranges_path, store_path, entry, checkpoint, holdout, eval_samples,
+                           progress)
+        report.update(sha256=hashes[out_name], write_seconds=round(write_seconds, 3))
+        if external:
+            move_into_place(staged, out_dir, out_name)
+            data_name = artifacts.onnx_data(out_name)
+            report["external_data"] = {"file": data_name, "sha256": hashes[data_name],
+                                       "bytes": os.path.getsize(os.path.join(out_dir,
+                                                                             data_name)),
+                                       "why": "weights beyond protobuf's 2 GB limit"}
+        else:
+            remove_stale_data(out_dir, out_name)
+            atomic_write_bytes(os.path.join(out_dir, out_name), candidate)
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+    atomic_write_json(os.path.join(out_dir, artifacts.quality_file(precision)), report)
+    merge_quality(out_dir)
+    return report
+
+
+def _stage_external(quantized: onnx.ModelProto, out_dir: str, out_name: str):
+    """The quantized model with its weights in a data file, written to a staging folder of
+    out_dir and checked there (beyond 2 GB it has no bytes form): (its path, the folder, the
+    SHA-256 of both files)."""
+    staged = staging_folder(out_dir)
+    path = save_with_external_data(quantized, staged, out_name)
+    check_file(path, "the quantized model %s" % out_name)
+    hashes = {name: sha256_file(os.path.join(staged, name))
+              for name in (out_name, artifacts.onnx_data(out_name))}
+    return path, staged, hashes
+
+
+def _evaluate(out_dir, onnx_path, candidate, spec, plan, precision, ranges, ranges_path,
+              store_path, entry, checkpoint, holdout, eval_samples, progress):
+    """The quality report of `candidate` (bytes, or the path of a staged file)."""
     evaluator = None
     if entry is not None:
         from edgec.quant.fakequant import build_evaluator
@@ -93,12 +144,11 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
     store = SampleStore(store_path)
     indices = split_indices(store, holdout, TEST, eval_samples)
     region = entry.quality_region if entry is not None else None
-    quality = evaluate_onnx(onnx_path, data, store, indices, evaluator=evaluator,
+    quality = evaluate_onnx(onnx_path, candidate, store, indices, evaluator=evaluator,
                             progress=progress, region=region.rows() if region else None)
-    out_name = artifacts.model_onnx(precision)
     macs = layer_macs(out_dir)
-    report = {
-        "precision": precision, "file": out_name, "sha256": sha256_bytes(data),
+    return {
+        "precision": precision, "file": artifacts.model_onnx(precision),
         "plan": plan.to_dict(), "fp16_layers": plan.layers_at("fp16"),
         "int8_layers": len(plan.layers_at("int8")),
         "int8_mac_share": plan.int8_mac_share(macs) if macs else None,
@@ -110,14 +160,10 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
         "evaluation": dict(describe(TEST, holdout, indices),
                            reference="FP32 ONNX in ONNX Runtime",
                            region=region.name if region else None),
-        "quality": quality, "write_seconds": round(write_seconds, 3),
+        "quality": quality,
         "fid": "unavailable: FID needs a local Inception weights file, and edgec never "
                "downloads one",
     }
-    atomic_write_bytes(os.path.join(out_dir, out_name), data)
-    atomic_write_json(os.path.join(out_dir, artifacts.quality_file(precision)), report)
-    merge_quality(out_dir)
-    return report
 
 
 def layer_records(out_dir: str, onnx_model=None) -> List[Dict[str, object]]:

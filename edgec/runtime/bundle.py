@@ -6,6 +6,7 @@ paths, no `..`, no links or devices), every file must be listed in the manifest 
 SHA-256, and the bundle is extracted into a temporary folder that is renamed into place only when
 all checks pass. Standard library only, Python 3.6 compatible: runs on JetPack 4.6.
 """
+import hashlib
 import io
 import json
 import os
@@ -13,46 +14,64 @@ import shutil
 import tarfile
 import tempfile
 import time
-from typing import Any, Dict, List, Optional  # noqa: F401
+import zlib
+from typing import Any, Callable, Dict, List, Optional, Set  # noqa: F401
 
 from edgec.artifacts import BUNDLE_FILES, BUNDLE_FORMAT, BUNDLE_MANIFEST, MODEL_ONNX
 from edgec.errors import EdgecError
-from edgec.fileio import atomic_write_bytes, sha256_bytes, sha256_file, to_json
+from edgec.fileio import make_shared, sha256_file, to_json
 
 
 def pack(source_dir, out_path, extra_info=None):
     # type: (str, str, Optional[Dict[str, Any]]) -> Dict[str, Any]
-    """Bundle the deployable files of an output folder; returns the manifest."""
+    """Bundle the deployable files of an output folder; returns the manifest. Files are
+    streamed into the archive (a UNet's data file is 5 GB), which is renamed into place when
+    complete."""
     if not os.path.isdir(source_dir):
         raise EdgecError("%s: no such folder to pack" % source_dir)
     names = [n for n in BUNDLE_FILES if os.path.isfile(os.path.join(source_dir, n))]
     if MODEL_ONNX not in names:
         raise EdgecError("%s has no %s: run `edgec build` (or export) into it first"
                          % (source_dir, MODEL_ONNX))
-    files = {}
+    files = {}  # type: Dict[str, Dict[str, Any]]
     for name in names:
         path = os.path.join(source_dir, name)
         files[name] = {"sha256": sha256_file(path), "bytes": os.path.getsize(path)}
     manifest = {"format": BUNDLE_FORMAT, "files": files,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     manifest.update(extra_info or {})
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        _add_bytes(archive, BUNDLE_MANIFEST, to_json(manifest).encode("utf-8"))
-        for name in names:
-            with open(os.path.join(source_dir, name), "rb") as handle:
-                _add_bytes(archive, name, handle.read())
-    atomic_write_bytes(out_path, buffer.getvalue())
+    folder = os.path.dirname(os.path.abspath(out_path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(out_path),
+                               dir=folder)
+    try:
+        make_shared(tmp)
+        with os.fdopen(fd, "wb") as raw:
+            # The manifest first: unpacking reads it before any other member.
+            with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+                data = to_json(manifest).encode("utf-8")
+                archive.addfile(_info(BUNDLE_MANIFEST, len(data)), io.BytesIO(data))
+                for name in names:
+                    with open(os.path.join(source_dir, name), "rb") as handle:
+                        archive.addfile(_info(name, files[name]["bytes"]), handle)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, out_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return manifest
 
 
-def _add_bytes(archive, name, data):
-    # type: (tarfile.TarFile, str, bytes) -> None
+def _info(name, size):
+    # type: (str, int) -> tarfile.TarInfo
     info = tarfile.TarInfo(name)
-    info.size = len(data)
+    info.size = size
     info.mode = 0o644
     info.mtime = 0  # reproducible bundles
-    archive.addfile(info, io.BytesIO(data))
+    return info
 
 
 def _check_member(member, where):
@@ -70,63 +89,119 @@ def _check_member(member, where):
                          % (where, name))
 
 
-def read_bundle(path):
-    # type: (str) -> Dict[str, bytes]
-    """Every member's bytes after the safety and hash checks (nothing written to disk)."""
+def _verified_members(path, open_target):
+    # type: (str, Callable[[str], Any]) -> Dict[str, Any]
+    """Read the bundle member by member, in one pass (no member is held in memory whole):
+    each file is checked for safety, streamed to open_target(name) (a writable file object,
+    closed here) while hashed, and compared with the manifest. Returns the manifest."""
     if not os.path.isfile(path):
         raise EdgecError("bundle %s: no such file" % path)
     try:
-        archive = tarfile.open(path, mode="r:*")
+        archive = tarfile.open(path, mode="r|*")
     except (tarfile.TarError, OSError) as exc:
         raise EdgecError("bundle %s is not a readable .tar.gz: %s" % (path, exc))
-    contents = {}  # type: Dict[str, bytes]
+    manifest = None  # type: Optional[Dict[str, Any]]
+    seen = set()  # type: Set[str]
     with archive:
         try:
-            members = archive.getmembers()
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise EdgecError("bundle %s is damaged: %s" % (path, exc))
-        for member in members:
-            _check_member(member, path)
-            if member.isfile():
+            for member in archive:
+                _check_member(member, path)
+                if not member.isfile():
+                    continue
+                name = os.path.normpath(member.name)
                 handle = archive.extractfile(member)
-                contents[os.path.normpath(member.name)] = handle.read() if handle else b""
-    if BUNDLE_MANIFEST not in contents:
+                if handle is None:  # a plain file always has a reader
+                    raise EdgecError("bundle %s: member %r cannot be read" % (path, name))
+                if manifest is None:
+                    raw = handle.read()
+                    manifest = _read_manifest(path, name, raw)
+                    target = open_target(name)
+                    try:
+                        target.write(raw)
+                    finally:
+                        target.close()
+                    continue
+                _copy_checked(path, name, handle, manifest["files"], open_target)
+                seen.add(name)
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+            raise EdgecError("bundle %s is damaged: %s" % (path, exc))
+    if manifest is None:
         raise EdgecError("bundle %s has no %s" % (path, BUNDLE_MANIFEST))
+    missing = sorted(set(manifest["files"]) - seen)
+    if missing:
+        raise EdgecError("bundle %s: files %s listed in the manifest are missing" % (path, missing))
+    return manifest
+
+
+def _read_manifest(path, name, raw):
+    # type: (str, str, bytes) -> Dict[str, Any]
+    if name != BUNDLE_MANIFEST:
+        raise EdgecError("bundle %s: its first file is %r, not %s; refusing the bundle"
+                         % (path, name, BUNDLE_MANIFEST))
     try:
-        manifest = json.loads(contents[BUNDLE_MANIFEST].decode("utf-8"))
-        listed = manifest["files"]
-    except (ValueError, KeyError, TypeError) as exc:
+        manifest = json.loads(raw.decode("utf-8"))
+        manifest["files"].items()
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EdgecError("bundle %s: %s is unreadable (%s)" % (path, BUNDLE_MANIFEST, exc))
     if manifest.get("format") != BUNDLE_FORMAT:
         raise EdgecError("bundle %s: unknown format %r (expected %s)"
                          % (path, manifest.get("format"), BUNDLE_FORMAT))
-    for name, data in contents.items():
-        if name == BUNDLE_MANIFEST:
-            continue
-        if name not in listed:
-            raise EdgecError("bundle %s: member %r is not listed in the manifest; refusing the "
-                             "bundle" % (path, name))
-        if sha256_bytes(data) != listed[name]["sha256"]:
-            raise EdgecError("bundle %s: %r does not match its hash in the manifest (it was "
-                             "changed after packing); refusing the bundle" % (path, name))
-    missing = sorted(set(listed) - set(contents))
-    if missing:
-        raise EdgecError("bundle %s: files %s listed in the manifest are missing" % (path, missing))
-    return contents
+    return manifest
+
+
+def _copy_checked(path, name, source, listed, open_target):
+    # type: (str, str, Any, Dict[str, Any], Callable[[str], Any]) -> None
+    if name not in listed:
+        raise EdgecError("bundle %s: member %r is not listed in the manifest; refusing the "
+                         "bundle" % (path, name))
+    digest = hashlib.sha256()
+    target = open_target(name)
+    try:
+        while True:
+            block = source.read(1 << 20)
+            if not block:
+                break
+            digest.update(block)
+            target.write(block)
+    finally:
+        target.close()
+    if digest.hexdigest() != listed[name]["sha256"]:
+        raise EdgecError("bundle %s: %r does not match its hash in the manifest (it was "
+                         "changed after packing); refusing the bundle" % (path, name))
+
+
+class _Kept(io.BytesIO):
+    """A member's bytes, kept when closed."""
+
+    def close(self):
+        # type: () -> None
+        self.kept = self.getvalue()
+        io.BytesIO.close(self)
+
+
+def read_bundle(path):
+    # type: (str) -> Dict[str, bytes]
+    """Every member's bytes after the safety and hash checks (nothing written to disk): for
+    small bundles and tests; unpack streams to disk."""
+    buffers = {}  # type: Dict[str, _Kept]
+
+    def keep(name):
+        # type: (str) -> _Kept
+        buffers[name] = _Kept()
+        return buffers[name]
+    _verified_members(path, keep)
+    return {name: buffer.kept for name, buffer in buffers.items()}
 
 
 def unpack(path, target_dir):
     # type: (str, str) -> Dict[str, Any]
     """Verify, then write every file into target_dir (atomically: all or nothing)."""
-    contents = read_bundle(path)
     parent = os.path.dirname(os.path.abspath(target_dir))
     if not os.path.isdir(parent):
         os.makedirs(parent)
     staging = tempfile.mkdtemp(prefix=".tmp-bundle-", dir=parent)
     try:
-        for name, data in contents.items():
-            with open(os.path.join(staging, name), "wb") as handle:
-                handle.write(data)
+        manifest = _verified_members(path, lambda name: open(os.path.join(staging, name), "wb"))
         if os.path.isdir(target_dir):
             for name in os.listdir(staging):
                 os.replace(os.path.join(staging, name), os.path.join(target_dir, name))
@@ -136,4 +211,4 @@ def unpack(path, target_dir):
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return json.loads(contents[BUNDLE_MANIFEST].decode("utf-8"))
+    return manifest
