@@ -222,6 +222,29 @@ def test_parse_and_build_failures_carry_tensorrts_messages(monkeypatch, folder):
     assert not os.path.exists(os.path.join(folder, artifacts.engine_file("fp16")))
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_external_weights_are_found_beside_the_model(monkeypatch, folder, version):
+    """A model with its weights in a data file (LatentSync's UNet) parses because the builder
+    gives the parser the model's path; without the data file the parser's error is carried."""
+    import onnx
+
+    for name in (artifacts.MODEL_ONNX, artifacts.model_onnx("fp16")):
+        path = os.path.join(folder, name)
+        onnx.save_model(onnx.load(path), path, save_as_external_data=True,
+                        all_tensors_to_one_file=True, location=artifacts.onnx_data(name),
+                        size_threshold=0)
+    trt, _, engine_path = _build(monkeypatch, folder, version, "fp16")
+    # 8.x builds FP16 from the FP32 file with the FP16 flag, 10+ from the FP16 file.
+    name = artifacts.MODEL_ONNX if _major(version) == 8 else artifacts.model_onnx("fp16")
+    parsed = [kwargs.get("path") for _, kwargs in _calls(trt, "*OnnxParser.parse")]
+    assert parsed == [os.path.join(folder, name)] and os.path.isfile(engine_path)
+    os.remove(os.path.join(folder, artifacts.onnx_data(name)))
+    with pytest.raises(EdgecError) as caught:
+        _build(monkeypatch, folder, version, "fp16")
+    assert "cannot parse" in caught.value.message and "Failed to open file: %s" % \
+        artifacts.onnx_data(name) in caught.value.message
+
+
 def test_missing_bundle_files_are_named(monkeypatch, folder):
     os.remove(os.path.join(folder, artifacts.CALIB_CACHE))
     with pytest.raises(EdgecError) as caught:

@@ -1062,13 +1062,13 @@ class _OnnxParser(object):
     num_errors = property(lambda self: len(self._trt.errors))
 
     def parse(self, model, path=None):
-        return _parse(self, model)
+        return _parse(self, model, path)
 
     def parse_with_weight_descriptors(self, model):
         return _parse(self, model)
 
     def parse_from_file(self, model):
-        return _parse(self, model)
+        return _parse(self, model, model)
 
     def load_model_proto(self, model, path=None):
         self._trt.loaded = model
@@ -1084,9 +1084,31 @@ class _OnnxParser(object):
         self._trt.errors = []
 
 
-def _parse(parser, model):
+def _missing_weight_files(model, path):
+    """The external data files an ONNX model names that are not beside `path`: TensorRT's
+    parser looks for them in the model file's folder, and without a path it has none."""
+    import onnx
+
+    try:
+        if isinstance(model, (bytes, bytearray, memoryview)):
+            proto = onnx.load_model_from_string(bytes(model))
+        elif isinstance(model, onnx.ModelProto):
+            proto = model
+        else:
+            proto = onnx.load(str(model), load_external_data=False)
+    except Exception:  # noqa: BLE001  (no ONNX: read_onnx reports it)
+        return []
+    names = sorted({entry.value for init in proto.graph.initializer
+                    if init.data_location == onnx.TensorProto.EXTERNAL
+                    for entry in init.external_data if entry.key == "location"})
+    folder = os.path.dirname(os.path.abspath(path)) if path else None
+    return [n for n in names if folder is None or not os.path.isfile(os.path.join(folder, n))]
+
+
+def _parse(parser, model, path=None):
     """Populate the parser's network from the ONNX; False with an error where TensorRT's parser
-    would fail: the scenario says so, the bytes are no ONNX, or (8.x) an implicit-batch network."""
+    would fail: the scenario says so, the bytes are no ONNX, (8.x) an implicit-batch network,
+    or external weights it cannot find beside `path`."""
     world, state = _world(parser), parser._trt
     message = world.scenario["parse_error"]
     if not message and state.network._trt.flags is not None and world.key.startswith("8.") \
@@ -1095,6 +1117,10 @@ def _parse(parser, model):
                    "with an explicit batch dimension. Please ensure the network was created "
                    "using the EXPLICIT_BATCH NetworkDefinitionCreationFlag.")
     graph = None
+    missing = [] if message else _missing_weight_files(model, path)
+    if missing:
+        message = "Failed to open file: %s (external weights; model path %r)" % (missing[0],
+                                                                                 path)
     if not message:
         try:
             graph = read_onnx(model)

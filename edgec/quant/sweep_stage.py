@@ -95,6 +95,7 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     """`describe_samples`: see edgec.quant.sweep.run_sweep (0: all)."""
     import torch
 
+    from edgec.pipeline.cache import file_key
     from edgec.quant.fakequant import build_evaluator
     from edgec.quant.plots import plot_sensitivity
 
@@ -114,6 +115,7 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     input_names = [i.name for i in entry.inputs]
     settings = {
         "model": entry.name, "onnx_sha256": sha256_file(onnx_path),
+        "onnx_data_sha256": file_key(onnx_path).get("data_sha256"),  # external weights
         "ranges_sha256": sha256_file(ranges_path), "samples_sha256": store.manifest["sha256"],
         "samples": int(len(indices)), "split": SELECTION,
         "selection": describe(SELECTION, holdout, indices),
