@@ -75,6 +75,17 @@ def test_factory_model_export(run_cli, tmp_path):
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "export.json").read_text())
     assert [l["name"] for l in record["layers"]] == ["features.0", "features.2", "head"]
+    # The export is a stage: the same export again, and the calibration after it, reuse it.
+    again = run_cli("export", "--model", "tests.tiny_models:tiny_convnet",
+                    "--input", "image:1x3x32x32", "-o", tmp_path)
+    assert again.exit_code == 0 and again.output.startswith("reused"), again.output
+    rng = np.random.default_rng(0)
+    np.savez(str(tmp_path / "x.npz"), image=rng.normal(size=(4, 3, 32, 32)).astype("float32"))
+    result = run_cli("calibrate", "--model", "tests.tiny_models:tiny_convnet", "--input",
+                     "image:1x3x32x32", "--data", tmp_path, "-n", "4", "-o", tmp_path, "--json")
+    assert result.exit_code == 0, result.output
+    stages = {s["stage"]: s["reused"] for s in json.loads(result.output)["stages"]}
+    assert stages["export"] is True and stages["calibrate"] is False
 
 
 def test_factory_model_needs_inputs(run_cli, tmp_path):

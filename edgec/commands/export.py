@@ -25,9 +25,10 @@ def export(source, out_dir, opset, tolerance, as_json):
     if as_json:
         emit_json(record)
         return
-    click.echo("wrote %s/model.onnx (%s, %s weights, opset %d, %d quantizable layers)"
-               % (out_dir, record["model"], record["weights"], record["opset"],
-                  len(record["layers"])))
+    reused = record["stages"][0]["reused"]
+    click.echo("%s %s/model.onnx (%s, %s weights, opset %d, %d quantizable layers)"
+               % ("reused (inputs unchanged)" if reused else "wrote", out_dir, record["model"],
+                  record["weights"], record["opset"], len(record["layers"])))
     for row in record["parity"]["results"]:
         click.echo("  parity batch %d %s: max abs error %.2e, cosine %.8f"
                    % (row["batch"], row["output"], row["max_abs_error"], row["cosine"]))

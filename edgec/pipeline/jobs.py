@@ -8,14 +8,20 @@ from typing import Any, Dict, Optional
 from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.pipeline.cache import StageRunner
-from edgec.pipeline.stages import (calibrated_model, export_model, stage_compare, stage_quantize,
+from edgec.pipeline.stages import (calibrated_model, stage_compare, stage_export, stage_quantize,
                                    stage_sweep)
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
 
 
 def run_export(source: ModelSource, out_dir: str) -> Dict[str, Any]:
-    """Export (or import) the model into out_dir: model.onnx and export.json."""
-    return export_model(source, out_dir)
+    """Export (or import) the model into out_dir: model.onnx and export.json, as the export
+    stage, so a later calibrate, quantize, sweep or build in that folder reuses it (the UNet's
+    export is 3 minutes here) and a repeated export is not redone."""
+    runner = StageRunner(out_dir)
+    stage_export(runner, source)
+    with open(os.path.join(out_dir, artifacts.EXPORT_JSON)) as handle:
+        record = json.load(handle)
+    return dict(record, stages=runner.log)
 
 
 def run_calibrate(source: ModelSource, samples: SampleSettings, calib: CalibrationSettings,
