@@ -41,38 +41,59 @@ def plan_for(precision: str, spec: QuantSpec, plan_path: Optional[str]) -> Preci
 
 def evaluate_onnx(reference_onnx, candidate_onnx, store: SampleStore, indices,
                   batch_size: int = 32, evaluator=None, progress: bool = True, region=None):
-    """Quality of candidate vs reference in ONNX Runtime; with `evaluator` (a FakeQuantModel set
-    to the same plan), also the evaluator's quality and its agreement with ONNX Runtime. The FP32
-    reference outputs are computed first, so every metric uses the same peak. `region`: rows
-    (fractions of the height) of the first output also scored alone."""
+    """Quality of candidate vs reference in ONNX Runtime; with `evaluator` (a zero-argument
+    function returning a FakeQuantModel set to the same plan), also the evaluator's quality and
+    its agreement with ONNX Runtime. The FP32 reference outputs are computed first, so every
+    metric uses the same peak. `region`: rows (fractions of the height) of the first output
+    also scored alone.
+
+    Three passes, one model in memory in each (reference, candidate, evaluator), the outputs
+    kept between them: for LatentSync's UNet the three together (a 5 GB ONNX Runtime session,
+    the 3.9 GB FP16 one, the PyTorch evaluator with its quantized weights) went past 24 GB and
+    were killed; in turn they fit."""
     import torch
 
     from edgec.progress import progress_bar
 
-    with OnnxRuntimeRunner(reference_onnx) as ref:
-        name = ref.outputs()[0].name
-        input_names = [i.name for i in ref.inputs()]
-        references = [torch.from_numpy(ref.infer(batch)[name])
-                      for batch in store.batches(indices, batch_size)]
+    def outputs(runner_source, what):
+        with OnnxRuntimeRunner(runner_source, low_memory=_is_large(runner_source)) as runner:
+            name = runner.outputs()[0].name
+            names = [i.name for i in runner.inputs()]
+            with progress_bar(len(batches), what, "batch", progress) as bar:
+                found = []
+                for batch in store.batches(indices, batch_size):
+                    found.append(torch.from_numpy(runner.infer(batch)[name]))
+                    bar.update(1)
+        return found, names
+
+    batches = range(0, len(indices), batch_size)
+    references, input_names = outputs(reference_onnx, "quality: FP32 reference")
     peak = output_peak(references)
-    ort_quality, eval_quality, agreement = QualitySums(), QualitySums(), QualitySums()
-    with OnnxRuntimeRunner(candidate_onnx) as cand:
-        with progress_bar(len(references), "quality", "batch", progress) as bar:
-            for batch, expected in zip(store.batches(indices, batch_size), references):
-                got = torch.from_numpy(cand.infer(batch)[name])
-                ort_quality.update(expected, got, peak, region)
-                if evaluator is not None:
-                    with torch.no_grad():
-                        ours = evaluator(*[torch.from_numpy(np.array(batch[n]))
-                                           for n in input_names])
-                    eval_quality.update(expected, ours, peak, region)
-                    agreement.update(got, ours, peak, region)
-                bar.update(1)
+    candidates, _ = outputs(candidate_onnx, "quality: candidate")
+    ort_quality = QualitySums()
+    for expected, got in zip(references, candidates):
+        ort_quality.update(expected, got, peak, region)
     report = {"onnxruntime": ort_quality.result(peak)}
-    if evaluator is not None:
-        report["evaluator"] = eval_quality.result(peak)
-        report["evaluator_vs_onnxruntime"] = agreement.result(peak)
+    if evaluator is None:
+        return report
+    model = evaluator()
+    eval_quality, agreement = QualitySums(), QualitySums()
+    with progress_bar(len(references), "quality: evaluator", "batch", progress) as bar:
+        for batch, expected, got in zip(store.batches(indices, batch_size), references,
+                                        candidates):
+            with torch.no_grad():
+                ours = model(*[torch.from_numpy(np.array(batch[n])) for n in input_names])
+            eval_quality.update(expected, ours, peak, region)
+            agreement.update(got, ours, peak, region)
+            bar.update(1)
+    report["evaluator"] = eval_quality.result(peak)
+    report["evaluator_vs_onnxruntime"] = agreement.result(peak)
     return report
+
+
+def _is_large(model) -> bool:
+    """A path whose weights are in an external data file (see OnnxRuntimeRunner low_memory)."""
+    return isinstance(model, str) and os.path.isfile(artifacts.onnx_data(model))
 
 
 def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, precision: str,
@@ -137,10 +158,12 @@ def _evaluate(out_dir, onnx_path, candidate, spec, plan, precision, ranges, rang
     """The quality report of `candidate` (bytes, or the path of a staged file)."""
     evaluator = None
     if entry is not None:
-        from edgec.quant.fakequant import build_evaluator
+        def evaluator():
+            from edgec.quant.fakequant import build_evaluator
 
-        evaluator = build_evaluator(entry, spec, checkpoint)
-        evaluator.set_plan(plan)
+            model = build_evaluator(entry, spec, checkpoint)
+            model.set_plan(plan)
+            return model
     store = SampleStore(store_path)
     indices = split_indices(store, holdout, TEST, eval_samples)
     region = entry.quality_region if entry is not None else None

@@ -18,14 +18,17 @@ _ORT_TYPES = {
 class OnnxRuntimeRunner(Runner):
     backend = "onnxruntime"
 
-    def __init__(self, model, providers=None, threads=None, optimize=True):
-        # type: (Any, Optional[List[str]], Optional[int], bool) -> None
-        """`model`: a path or serialized ONNX bytes."""
+    def __init__(self, model, providers=None, threads=None, optimize=True, low_memory=False):
+        # type: (Any, Optional[List[str]], Optional[int], bool, bool) -> None
+        """`model`: a path or serialized ONNX bytes. `low_memory`: no pre-packed copies of
+        the weights and no memory arena, for models of several GB (pre-packing keeps a second
+        copy of every conv and MatMul weight)."""
         super(OnnxRuntimeRunner, self).__init__()
         self.model = model
         self.providers = providers or ["CPUExecutionProvider"]
         self.threads = threads
         self.optimize = optimize
+        self.low_memory = low_memory
         self.session = None  # type: Any
 
     def activate(self):
@@ -54,6 +57,9 @@ class OnnxRuntimeRunner(Runner):
         options.log_severity_level = 3
         if self.threads:
             options.intra_op_num_threads = self.threads
+        if self.low_memory:
+            options.enable_cpu_mem_arena = False
+            options.add_session_config_entry("session.disable_prepacking", "1")
         return options
 
     def deactivate(self):
