@@ -4,21 +4,26 @@ A killed run must never leave a half-written artifact that looks whole, so every
 written to a temporary file in the target folder and renamed into place. Python 3.6 compatible:
 used on the device path.
 """
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+from typing import BinaryIO, Iterator  # noqa: F401  (type comments)
 
 
-def atomic_write_bytes(path, data):
-    # type: (str, bytes) -> None
+@contextlib.contextmanager
+def atomic_writer(path):
+    # type: (str) -> Iterator[BinaryIO]
+    """A binary file that becomes `path` only when the block ends without an error (written to a
+    temporary file beside it, synced, renamed); for outputs written in pieces."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=folder)
     try:
         make_shared(tmp)  # mkstemp makes 0600
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -26,6 +31,12 @@ def atomic_write_bytes(path, data):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path, data):
+    # type: (str, bytes) -> None
+    with atomic_writer(path) as handle:
+        handle.write(data)
 
 
 def make_shared(path):

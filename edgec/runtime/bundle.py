@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Set  # noqa: F401
 
 from edgec.artifacts import BUNDLE_FILES, BUNDLE_FORMAT, BUNDLE_MANIFEST, MODEL_ONNX
 from edgec.errors import EdgecError
-from edgec.fileio import make_shared, sha256_file, to_json
+from edgec.fileio import atomic_writer, sha256_file, to_json
 
 
 def pack(source_dir, out_path, extra_info=None):
@@ -40,28 +40,14 @@ def pack(source_dir, out_path, extra_info=None):
     manifest = {"format": BUNDLE_FORMAT, "files": files,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     manifest.update(extra_info or {})
-    folder = os.path.dirname(os.path.abspath(out_path))
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(out_path),
-                               dir=folder)
-    try:
-        make_shared(tmp)
-        with os.fdopen(fd, "wb") as raw:
-            # The manifest first: unpacking reads it before any other member.
-            with tarfile.open(fileobj=raw, mode="w:gz") as archive:
-                data = to_json(manifest).encode("utf-8")
-                archive.addfile(_info(BUNDLE_MANIFEST, len(data)), io.BytesIO(data))
-                for name in names:
-                    with open(os.path.join(source_dir, name), "rb") as handle:
-                        archive.addfile(_info(name, files[name]["bytes"]), handle)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    # The manifest first: unpacking reads it before any other member.
+    with atomic_writer(out_path) as raw:
+        with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+            data = to_json(manifest).encode("utf-8")
+            archive.addfile(_info(BUNDLE_MANIFEST, len(data)), io.BytesIO(data))
+            for name in names:
+                with open(os.path.join(source_dir, name), "rb") as handle:
+                    archive.addfile(_info(name, files[name]["bytes"]), handle)
     return manifest
 
 
