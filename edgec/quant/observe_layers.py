@@ -18,6 +18,7 @@ from typing import Dict, List
 import numpy as np
 import onnx
 
+from edgec.exporter.onnx_layers import quantizable_nodes
 from edgec.quant.observe_torch import DEVICE_MEMORY_BUDGET, _Stats
 
 SCOPE = "quantizable layers' inputs only (the model's weights are in an external data file)"
@@ -40,9 +41,7 @@ class LayerInputObserver(object):
         self.torch_inputs = [i.name for i in entry.inputs]
         folded = fold_batchnorm(build_export_model(entry, checkpoint)).eval()
         paths = {layer.name: layer.module_path for layer in entry.layers(folded)}
-        from edgec.quant.calibrate import layer_tensors
-
-        inputs = {name: t["input"] for name, t in layer_tensors(model).items()}
+        inputs = {node.name: node.input[0] for node in quantizable_nodes(model)}
         missing = sorted(set(inputs) - set(paths))
         if missing:
             raise EdgecError("the PyTorch model of %s has no module for ONNX layers %s"
