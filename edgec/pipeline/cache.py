@@ -25,6 +25,13 @@ def _content_hash(path: str) -> str:
     return _HASHES[memo]
 
 
+def _with_data_file(path: str) -> List[str]:
+    """The file, and the external data file beside it where it is an ONNX file with one
+    (artifacts.onnx_data): its weights are part of it."""
+    data = onnx_data(path)
+    return [path, data] if os.path.isfile(data) else [path]
+
+
 def _hash_outputs(paths: List[str]) -> Dict[str, str]:
     hashes = {}
     for path in paths:
@@ -35,9 +42,8 @@ def _hash_outputs(paths: List[str]) -> Dict[str, str]:
                     full = os.path.join(folder, name)
                     hashes[os.path.relpath(full, os.path.dirname(path))] = sha256_file(full)
         else:
-            hashes[os.path.basename(path)] = _content_hash(path)
-            if os.path.isfile(onnx_data(path)):  # an ONNX file's weights are part of it
-                hashes[os.path.basename(onnx_data(path))] = _content_hash(onnx_data(path))
+            for name in _with_data_file(path):
+                hashes[os.path.basename(name)] = _content_hash(name)
     return hashes
 
 
@@ -106,11 +112,8 @@ def file_key(path: str) -> Dict[str, str]:
     """A file input's identity is its content: a moved or copied build folder stays cached.
     An ONNX file's weights in an external data file beside it (artifacts.onnx_data) are part
     of it."""
-    key = {"sha256": _content_hash(path)}
-    data = onnx_data(path)
-    if os.path.isfile(data):
-        key["data_sha256"] = _content_hash(data)
-    return key
+    hashes = [_content_hash(name) for name in _with_data_file(path)]
+    return dict(zip(("sha256", "data_sha256"), hashes))
 
 
 def folder_key(path: str) -> Dict[str, object]:

@@ -114,45 +114,33 @@ def observer_for(model: onnx.ModelProto, device: str, entry, checkpoint: Optiona
 
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError("unknown calibration device %r" % device)
-    if external:
-        return _layer_input_observer(model, device, entry, checkpoint, onnx_path)
     if device == "auto":
-        device = "cpu"
-        if entry is not None:
-            try:
-                import torch
-            except ImportError:
-                torch = None
-            if torch is not None and torch.cuda.is_available():
-                device = "cuda"
-    if device == "cpu":
+        device = "cuda" if entry is not None and _cuda_available() else "cpu"
+    if external and entry is None:
+        raise EdgecError("%s keeps its weights in an external data file: calibrating it "
+                         "observes the PyTorch model, so give --model" % onnx_path)
+    if device == "cpu" and not external:
         return ActivationObserver(model)
     if entry is None:
         raise EdgecError("--calibration-device cuda observes the PyTorch model: give --model "
                          "(%s alone is an ONNX file)" % onnx_path)
-    import torch
-
-    if not torch.cuda.is_available():
+    if device == "cuda" and not _cuda_available():
         raise EdgecError("--calibration-device cuda: PyTorch sees no CUDA device here")
+    if external:
+        from edgec.quant.observe_layers import LayerInputObserver
+
+        return LayerInputObserver(model, entry, checkpoint, device)
     from edgec.quant.observe_torch import TorchActivationObserver
 
     return TorchActivationObserver(model, entry, checkpoint, store, indices, "cuda")
 
 
-def _layer_input_observer(model, device: str, entry, checkpoint, onnx_path: str):
-    import torch
-
-    from edgec.errors import EdgecError
-    from edgec.quant.observe_layers import LayerInputObserver
-
-    if entry is None:
-        raise EdgecError("%s keeps its weights in an external data file: calibrating it "
-                         "observes the PyTorch model, so give --model" % onnx_path)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise EdgecError("--calibration-device cuda: PyTorch sees no CUDA device here")
-    return LayerInputObserver(model, entry, checkpoint, device)
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
 
 
 def clipping_warnings(tensors, layers, method: str):

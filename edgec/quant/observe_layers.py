@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 
 from edgec.exporter.onnx_layers import quantizable_nodes
-from edgec.quant.observe_torch import DEVICE_MEMORY_BUDGET, _Stats
+from edgec.quant.observe_torch import DEVICE_MEMORY_BUDGET, _Stats, cuda_peak_bytes
 
 SCOPE = "quantizable layers' inputs only (the model's weights are in an external data file)"
 
@@ -82,15 +82,10 @@ class LayerInputObserver(object):
 
     def _measure(self, store, indices) -> None:
         """Bytes one sample holds at once, from a one-sample run (on the GPU: its peak)."""
-        torch = self.torch
         probe = store.get(np.asarray(indices)[:1])
         if self.device == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated()
-            self._run(probe, lambda name, value: None)
-            torch.cuda.synchronize()
-            self.sample_bytes = max(torch.cuda.max_memory_allocated() - before, 1)
+            self.sample_bytes = max(cuda_peak_bytes(
+                lambda: self._run(probe, lambda name, value: None)), 1)
         else:
             self.sample_bytes = None  # the CPU runs one sample at a time
 

@@ -48,6 +48,16 @@ class _Recorder(fx.Interpreter):
         return value
 
 
+def cuda_peak_bytes(run) -> int:
+    """Runs run() on the GPU; the most bytes it held beyond what was allocated before."""
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    run()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - before
+
+
 def traced_model(entry, checkpoint: Optional[str] = None) -> fx.GraphModule:
     """The model as exported (variants applied, BatchNorm folded), traced."""
     from edgec.exporter.fold import fold_batchnorm
@@ -238,15 +248,12 @@ class TorchActivationObserver(object):
         def keep(name, value):
             if value.dtype == torch.float32:
                 torch_prints[name] = fingerprint(value)
-        if self.device == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated()
-        self._run(probe, {n.name for n in self.module.graph.nodes}, keep)
+        nodes = {n.name for n in self.module.graph.nodes}
         per_sample = None
         if self.device == "cuda":
-            torch.cuda.synchronize()
-            per_sample = (torch.cuda.max_memory_allocated() - before) / float(count)
+            per_sample = cuda_peak_bytes(lambda: self._run(probe, nodes, keep)) / float(count)
+        else:
+            self._run(probe, nodes, keep)
         self.pairs = pair_tensors(onnx_prints, torch_prints)
         self.unpaired = [n for n in self.names if n not in self.pairs and n not in inputs]
         self.readers = {}  # type: Dict[str, List[str]]  # fx node -> the ONNX tensors it is

@@ -55,18 +55,21 @@ def evaluate_onnx(reference_onnx, candidate_onnx, store: SampleStore, indices,
 
     from edgec.progress import progress_bar
 
+    n_batches = (len(indices) + batch_size - 1) // batch_size
+
     def outputs(runner_source, what):
-        with OnnxRuntimeRunner(runner_source, low_memory=_is_large(runner_source)) as runner:
+        # Beyond 2 GB (a path with external data): no pre-packed second copy of the weights.
+        large = isinstance(runner_source, str) and has_external_data(runner_source)
+        with OnnxRuntimeRunner(runner_source, low_memory=large) as runner:
             name = runner.outputs()[0].name
             names = [i.name for i in runner.inputs()]
-            with progress_bar(len(batches), what, "batch", progress) as bar:
+            with progress_bar(n_batches, what, "batch", progress) as bar:
                 found = []
                 for batch in store.batches(indices, batch_size):
                     found.append(torch.from_numpy(runner.infer(batch)[name]))
                     bar.update(1)
         return found, names
 
-    batches = range(0, len(indices), batch_size)
     references, input_names = outputs(reference_onnx, "quality: FP32 reference")
     peak = output_peak(references)
     candidates, _ = outputs(candidate_onnx, "quality: candidate")
@@ -91,11 +94,6 @@ def evaluate_onnx(reference_onnx, candidate_onnx, store: SampleStore, indices,
     return report
 
 
-def _is_large(model) -> bool:
-    """A path whose weights are in an external data file (see OnnxRuntimeRunner low_memory)."""
-    return isinstance(model, str) and os.path.isfile(artifacts.onnx_data(model))
-
-
 def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, precision: str,
              plan_path: Optional[str] = None, entry=None, checkpoint: Optional[str] = None,
              holdout: float = DEFAULT_HOLDOUT, eval_samples: int = 512,
@@ -111,28 +109,30 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
     del model  # a 5 GB UNet's graph: two copies at most at any time
     staged = None
     try:
-        if external:
-            candidate, staged, hashes = _stage_external(quantized, out_dir, out_name)
+        if external:  # no bytes form beyond 2 GB: written and checked in a staging folder
+            staged = staging_folder(out_dir)
+            candidate = save_with_external_data(quantized, staged, out_name)
+            check_file(candidate, "the quantized model %s" % out_name)
         else:
             onnx.checker.check_model(quantized)
             candidate = quantized.SerializeToString()
-            hashes = {out_name: sha256_bytes(candidate)}
         del quantized
         write_seconds = time.time() - start
         report = _evaluate(out_dir, onnx_path, candidate, spec, plan, precision, ranges,
                            ranges_path, store_path, entry, checkpoint, holdout, eval_samples,
                            progress)
-        report.update(sha256=hashes[out_name], write_seconds=round(write_seconds, 3))
         if external:
-            move_into_place(staged, out_dir, out_name)
+            hashes = move_into_place(staged, out_dir, out_name)
             data_name = artifacts.onnx_data(out_name)
             report["external_data"] = {"file": data_name, "sha256": hashes[data_name],
                                        "bytes": os.path.getsize(os.path.join(out_dir,
                                                                              data_name)),
                                        "why": "weights beyond protobuf's 2 GB limit"}
         else:
+            hashes = {out_name: sha256_bytes(candidate)}
             remove_stale_data(out_dir, out_name)
             atomic_write_bytes(os.path.join(out_dir, out_name), candidate)
+        report.update(sha256=hashes[out_name], write_seconds=round(write_seconds, 3))
     finally:
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
@@ -141,33 +141,20 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
     return report
 
 
-def _stage_external(quantized: onnx.ModelProto, out_dir: str, out_name: str):
-    """The quantized model with its weights in a data file, written to a staging folder of
-    out_dir and checked there (beyond 2 GB it has no bytes form): (its path, the folder, the
-    SHA-256 of both files)."""
-    staged = staging_folder(out_dir)
-    path = save_with_external_data(quantized, staged, out_name)
-    check_file(path, "the quantized model %s" % out_name)
-    hashes = {name: sha256_file(os.path.join(staged, name))
-              for name in (out_name, artifacts.onnx_data(out_name))}
-    return path, staged, hashes
-
-
 def _evaluate(out_dir, onnx_path, candidate, spec, plan, precision, ranges, ranges_path,
               store_path, entry, checkpoint, holdout, eval_samples, progress):
     """The quality report of `candidate` (bytes, or the path of a staged file)."""
-    evaluator = None
-    if entry is not None:
-        def evaluator():
-            from edgec.quant.fakequant import build_evaluator
+    def make_evaluator():
+        from edgec.quant.fakequant import build_evaluator
 
-            model = build_evaluator(entry, spec, checkpoint)
-            model.set_plan(plan)
-            return model
+        model = build_evaluator(entry, spec, checkpoint)
+        model.set_plan(plan)
+        return model
     store = SampleStore(store_path)
     indices = split_indices(store, holdout, TEST, eval_samples)
     region = entry.quality_region if entry is not None else None
-    quality = evaluate_onnx(onnx_path, candidate, store, indices, evaluator=evaluator,
+    quality = evaluate_onnx(onnx_path, candidate, store, indices,
+                            evaluator=make_evaluator if entry is not None else None,
                             progress=progress, region=region.rows() if region else None)
     macs = layer_macs(out_dir)
     return {

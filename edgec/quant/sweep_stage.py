@@ -113,9 +113,10 @@ def sweep(out_dir: str, entry, checkpoint: Optional[str], onnx_path: str, ranges
     indices = split_indices(store, holdout, SELECTION, eval_samples)
     test_indices = split_indices(store, holdout, TEST, eval_samples)
     input_names = [i.name for i in entry.inputs]
+    onnx_key = file_key(onnx_path)
     settings = {
-        "model": entry.name, "onnx_sha256": sha256_file(onnx_path),
-        "onnx_data_sha256": file_key(onnx_path).get("data_sha256"),  # external weights
+        "model": entry.name, "onnx_sha256": onnx_key["sha256"],
+        "onnx_data_sha256": onnx_key.get("data_sha256"),  # external weights
         "ranges_sha256": sha256_file(ranges_path), "samples_sha256": store.manifest["sha256"],
         "samples": int(len(indices)), "split": SELECTION,
         "selection": describe(SELECTION, holdout, indices),
