@@ -17,7 +17,9 @@ from edgec.commands.output import emit_json
 @json_option
 def export(source, out_dir, opset, tolerance, as_json):
     """Export a model to ONNX (dynamic batch), simplified, checked, with a parity run against
-    PyTorch at batch 1 and 8."""
+    PyTorch at batch 1 and 8; weights beyond 1.8 GiB go to model.onnx.data beside it. The export
+    is a cached stage: run again with the same inputs, or followed by calibrate, quantize,
+    sweep or build in the same folder, it is reused."""
     from edgec.pipeline.jobs import run_export
 
     source.opset, source.tolerance = opset, tolerance

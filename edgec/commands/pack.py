@@ -11,8 +11,9 @@ from edgec.commands.output import emit_json
               help="The bundle to write, e.g. bundle.tar.gz.")
 @json_option
 def pack(build_dir, bundle_path, as_json):
-    """Pack a build folder into a portable bundle (ONNX per precision, plan.json, calib.cache,
-    manifest.json with hashes and versions) for `edgec build --bundle` on the device."""
+    """Pack a build folder into a portable bundle (ONNX per precision with any external data
+    files, plan.json, calib.cache, manifest.json with hashes and versions) for `edgec build
+    --bundle` on the device. Files are streamed, so a bundle of several GB needs little memory."""
     from edgec.pipeline.build import pack_build
 
     manifest = pack_build(build_dir, bundle_path)

@@ -126,9 +126,11 @@ def _read_manifest(path, name, raw):
                          % (path, name, BUNDLE_MANIFEST))
     try:
         manifest = json.loads(raw.decode("utf-8"))
-        manifest["files"].items()
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except ValueError as exc:
         raise EdgecError("bundle %s: %s is unreadable (%s)" % (path, BUNDLE_MANIFEST, exc))
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise EdgecError("bundle %s: %s is unreadable (no table of files)"
+                         % (path, BUNDLE_MANIFEST))
     if manifest.get("format") != BUNDLE_FORMAT:
         raise EdgecError("bundle %s: unknown format %r (expected %s)"
                          % (path, manifest.get("format"), BUNDLE_FORMAT))
