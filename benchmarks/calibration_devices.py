@@ -23,8 +23,8 @@ def agreement(ours, theirs):
     """Largest differences between two statistics records, tensor by tensor."""
     import numpy as np
 
-    from edgec.quant.observe import HIST_BINS
-    from edgec.quant.ranges import STATISTIC_METHODS, entropy_excess, thresholds
+    from edgec.quant.calibration.ort_observer import HIST_BINS
+    from edgec.quant.calibration.thresholds import STATISTIC_METHODS, entropy_excess, thresholds
 
     worst = {"absmax_relative": 0.0, "histogram_moved_share": 0.0}
     bins = {m: 0.0 for m in STATISTIC_METHODS}
@@ -66,8 +66,8 @@ def main():
     from edgec.calib.store import SampleStore
     from edgec.exporter.export import export_zoo_model
     from edgec.models import get_model
-    from edgec.quant.observe import ActivationObserver
-    from edgec.quant.observe_torch import TorchActivationObserver
+    from edgec.quant.calibration.ort_observer import ActivationObserver
+    from edgec.quant.calibration.torch_observer import TorchActivationObserver
 
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False

@@ -321,7 +321,7 @@ class Bench(object):
         and 1.32 (a 1x1-output Conv after DequantizeLinear returns values near -5e4)."""
         import torch
 
-        from edgec.quant.metrics import QualitySums, output_peak
+        from edgec.quant.quality.metrics import QualitySums, output_peak
         from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
         with OnnxRuntimeRunner(self.onnx_path) as ref:
@@ -378,8 +378,8 @@ class Bench(object):
 
 def edgec_rows(bench, ranges, methods, calib_seconds):
     """FP16 and INT8 per method; returns {method: QuantSpec}."""
-    from edgec.quant.qdq import write_qdq
-    from edgec.quant.spec import PrecisionPlan, QuantSpec
+    from edgec.quant.qdq.writer import write_qdq
+    from edgec.quant.qdq.spec import PrecisionPlan, QuantSpec
 
     specs = {}
     for method in methods:
@@ -456,8 +456,8 @@ def modelopt_rows(bench, moq, scratch, methods, precisions):
 
 def peer_layer_rows(bench, specs, modelopt_row, calib_seconds):
     """edgec INT8 with the convs ModelOpt left unquantized in FP16."""
-    from edgec.quant.qdq import write_qdq
-    from edgec.quant.spec import PrecisionPlan
+    from edgec.quant.qdq.writer import write_qdq
+    from edgec.quant.qdq.spec import PrecisionPlan
 
     left = set(modelopt_row["fp16_or_fp32_convs"])
     precisions = plan_keeping(bench.layer_names, {l: l not in left for l in bench.layer_names})
@@ -478,13 +478,15 @@ def mix_row(bench, runner_dir, source, ranges_path, store_path, calib, budget, e
             reuse, calib_seconds):
     from edgec.pipeline.cache import StageRunner
     from edgec.pipeline.stages import CalibratedModel, stage_quantize, stage_sweep
+    from edgec.quant.quality.budget import Budget
     from edgec.settings import SweepSettings
 
     runner = StageRunner(runner_dir, force=not reuse)
-    model = CalibratedModel(bench.onnx_path, store_path, {}, ranges_path)
-    sweep = SweepSettings(budget, eval_samples).check_budget()
-    plan_path = stage_sweep(runner, source, model, calib, sweep, progress=False)
-    report = stage_quantize(runner, source, model, "mix", plan_path, calib, eval_samples,
+    model = CalibratedModel(bench.onnx_path, store_path, {}, ranges_path, calib.holdout)
+    sweep = SweepSettings(budget, eval_samples)
+    Budget.parse(sweep.budget_text)
+    plan_path = stage_sweep(runner, source, model, sweep, progress=False)
+    report = stage_quantize(runner, source, model, "mix", plan_path, eval_samples,
                             progress=False)
     stages = {entry["stage"]: entry for entry in runner.log}
     reused = stages["sweep"].get("reused", False)
@@ -541,15 +543,16 @@ def main(argv=None):
     from edgec.fileio import atomic_write_json, sha256_file
     from edgec.pipeline.cache import StageRunner
     from edgec.pipeline.stages import stage_calibrate, stage_export, stage_samples
-    from edgec.quant.calibrate import load_ranges
-    from edgec.quant.splits import SPLITS, split_indices
-    from edgec.settings import CalibrationSettings, ModelSource, SampleSettings
+    from edgec.quant.calibration.calibrate import load_ranges
+    from edgec.quant.quality.splits import SPLITS, split_indices
+    from edgec.models import model_source
+    from edgec.settings import CalibrationSettings, SampleSettings
 
     moq, modelopt_missing = load_modelopt()
     if modelopt_missing:
         print(modelopt_missing, file=sys.stderr)
 
-    source = ModelSource(args.model, checkpoint=args.checkpoint)
+    source = model_source(args.model, checkpoint=args.checkpoint)
     out_dir = os.path.join(args.work, args.model)
     runner = StageRunner(out_dir)
     onnx_path = stage_export(runner, source)
@@ -657,7 +660,7 @@ def reevaluate(work: str, as_json: bool) -> Dict[str, object]:
 
     from edgec.calib.store import SampleStore
     from edgec.fileio import atomic_write_json
-    from edgec.quant.splits import split_indices
+    from edgec.quant.quality.splits import split_indices
 
     with open(os.path.join(work, RESULTS_JSON)) as handle:
         report = json.load(handle)

@@ -37,12 +37,14 @@ def main():
     from edgec.calib.store import SampleStore
     from edgec.exporter.export import export_zoo_model
     from edgec.models import get_model
-    from edgec.quant.calibrate import calibrate, load_ranges
-    from edgec.quant.fakequant import build_evaluator
-    from edgec.quant.metrics import QualitySums
+    from edgec.quant.calibration.calibrate import calibrate, load_ranges
+    from edgec.quant.quality.splits import SampleSplits
+    from edgec.settings import CalibrationSettings
+    from edgec.quant.evaluator.fakequant import build_evaluator
+    from edgec.quant.quality.metrics import QualitySums
     from edgec.quant.quantize import layer_macs
-    from edgec.quant.spec import QuantSpec
-    from edgec.quant.sweep import SweepEngine, phase1_configs
+    from edgec.quant.qdq.spec import QuantSpec
+    from edgec.quant.search.sweep import SweepEngine, phase1_configs
 
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cudnn.deterministic = True
@@ -57,9 +59,10 @@ def main():
     store_path = make_store(entry, os.path.join(work, "samples-%d" % total), total)
     started = time.perf_counter()
     if not os.path.isfile(os.path.join(work, "ranges.json")):
-        calibrate(os.path.join(work, "model.onnx"), store_path, work,
-                  holdout=count / float(total), progress=False, device=args.device,
-                  entry=entry)
+        calibrate(os.path.join(work, "model.onnx"),
+                  SampleSplits(SampleStore(store_path), count / float(total)), work,
+                  settings=CalibrationSettings(calibration_device=args.device),
+                  progress=False, entry=entry)
     ranges = load_ranges(os.path.join(work, "ranges.json"))
     say("calibration (%s, %d samples): %.1f s" % (ranges.get("observer"),
                                                  ranges["samples"]["calibration"],

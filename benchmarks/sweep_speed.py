@@ -60,10 +60,10 @@ def check_against_onnxruntime(args, engine, evaluator, spec, model, store, indic
     Runtime's FP16 kernels are not PyTorch's). These are the layers a plan keeps FP16."""
     import torch
 
-    from edgec.quant.qdq import write_qdq
-    from edgec.quant.spec import PrecisionPlan
-    from edgec.quant.metrics import QualitySums
-    from edgec.quant.sweep import SweepEngine
+    from edgec.quant.qdq.writer import write_qdq
+    from edgec.quant.qdq.spec import PrecisionPlan
+    from edgec.quant.quality.metrics import QualitySums
+    from edgec.quant.search.sweep import SweepEngine
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
     subset = indices[:args.check_samples]
@@ -196,13 +196,15 @@ def main():
     from edgec.calib.store import SampleStore
     from edgec.exporter.export import export_zoo_model
     from edgec.models import get_model
-    from edgec.quant.calibrate import calibrate, load_ranges
-    from edgec.quant.fakequant import build_evaluator
-    from edgec.quant.qdq import write_qdq
-    from edgec.quant.splits import SELECTION, TEST, split_all
-    from edgec.quant.spec import PrecisionPlan, QuantSpec
-    from edgec.quant.metrics import QualitySums
-    from edgec.quant.sweep import SweepEngine, descriptive_limits, phase1_configs
+    from edgec.quant.calibration.calibrate import calibrate, load_ranges
+    from edgec.quant.quality.splits import SampleSplits
+    from edgec.settings import CalibrationSettings
+    from edgec.quant.evaluator.fakequant import build_evaluator
+    from edgec.quant.qdq.writer import write_qdq
+    from edgec.quant.quality.splits import SELECTION, TEST, split_all
+    from edgec.quant.qdq.spec import PrecisionPlan, QuantSpec
+    from edgec.quant.quality.metrics import QualitySums
+    from edgec.quant.search.sweep import SweepEngine, descriptive_limits, phase1_configs
     from edgec.quant.quantize import layer_macs
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
@@ -218,9 +220,10 @@ def main():
     stage("sample store of %d" % total)
     ranges_path = os.path.join(work, "ranges.json")
     if not os.path.isfile(ranges_path):
-        # On a GPU, PyTorch observers (edgec.quant.observe_torch); ONNX Runtime on the CPU.
-        calibrate(onnx_path, store_path, work, holdout=holdout, progress=False,
-                  device=args.device, entry=entry)
+        # On a GPU, PyTorch observers (quant.calibration.torch_observer); ONNX Runtime on the CPU.
+        calibrate(onnx_path, SampleSplits(SampleStore(store_path), holdout), work,
+                  settings=CalibrationSettings(calibration_device=args.device),
+                  progress=False, entry=entry)
     stage("calibrated (%s)" % args.device)
     model = onnx.load(onnx_path)
     spec = QuantSpec.from_onnx(model, load_ranges(ranges_path))

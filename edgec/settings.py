@@ -8,39 +8,39 @@ rather than loose parameters, so adding an option touches its group, its object 
 Standard library only and Python 3.6 compatible: `edgec build --bundle` parses the same
 command line on a Jetson.
 """
-from typing import Any, Dict, List, Optional, Sequence  # noqa: F401
+from typing import Any, Callable, Dict, List, Optional, Sequence  # noqa: F401
 
 from edgec.errors import EdgecError
+from edgec.fingerprints import file_key, folder_key
 
 DEFAULT_SAMPLES = 10000
 DEFAULT_PERCENTILE = 99.99
 DEFAULT_HOLDOUT = 0.2
 DEFAULT_EVAL_SAMPLES = 512
 DEFAULT_SWEEP_BATCH = 32
-# Samples the sweep's descriptive configurations are measured on (edgec.quant.sweep).
+# Samples the sweep's descriptive configurations are measured on (edgec.quant.search.sweep).
 DEFAULT_DESCRIBE_SAMPLES = 1024
 DEFAULT_BUDGET = "psnr>=40"
-# How activation thresholds are chosen: from each tensor's statistics (edgec.quant.ranges), or
-# by the model's output error (edgec.quant.output_search; needs the PyTorch model).
+# How activation thresholds are chosen: from each tensor's statistics
+# (edgec.quant.calibration.thresholds), or
+# by the model's output error (edgec.quant.search.output_thresholds; needs the PyTorch model).
 STATISTIC_METHODS = ("max", "percentile", "entropy", "mse")
 CALIBRATION_METHODS = STATISTIC_METHODS + ("output",)
-
-
-def _file_key(path):
-    # type: (str) -> Dict[str, str]
-    from edgec.pipeline.cache import file_key
-
-    return file_key(path)
 
 
 class ModelSource(object):
     """Where the FP32 model comes from: a zoo/factory model (+ checkpoint) or an ONNX file.
     `grid_sample` picks the export variant of models with a 5-D grid sample; `opset` and
-    `tolerance` override the entry's declared export settings (None: the entry's)."""
+    `tolerance` override the entry's declared export settings (None: the entry's).
+
+    `resolve_entry(name, inputs, grid_sample)` finds the zoo entry
+    (edgec.models.resolve_model; edgec.models.model_source and the option group pass it): the
+    contract imports nothing of the workstation packages, and a device command that never
+    reads the entry never loads the zoo."""
 
     def __init__(self, model_name=None, inputs=(), checkpoint=None, onnx_path=None,
-                 grid_sample="auto", opset=None, tolerance=None):
-        # type: (Optional[str], Sequence[str], Optional[str], Optional[str], str, Optional[int], Optional[float]) -> None  # noqa: E501
+                 grid_sample="auto", opset=None, tolerance=None, resolve_entry=None):
+        # type: (Optional[str], Sequence[str], Optional[str], Optional[str], str, Optional[int], Optional[float], Optional[Callable[[str, List[str], str], Any]]) -> None  # noqa: E501
         self.model_name = model_name
         self.inputs = list(inputs)
         self.checkpoint = checkpoint
@@ -48,6 +48,7 @@ class ModelSource(object):
         self.grid_sample = grid_sample
         self.opset = opset
         self.tolerance = tolerance
+        self.resolve_entry = resolve_entry
         self._entry = None  # type: Any
 
     @property
@@ -79,9 +80,10 @@ class ModelSource(object):
         # type: () -> Any
         """The zoo entry (None for an ONNX file), its export variant chosen."""
         if self._entry is None and self.model_name:
-            from edgec.models import resolve_model
-
-            self._entry = resolve_model(self.model_name, self.inputs, self.grid_sample)
+            if self.resolve_entry is None:
+                raise RuntimeError("ModelSource(%r) was made without resolve_entry: make it "
+                                   "with edgec.models.model_source" % self.model_name)
+            self._entry = self.resolve_entry(self.model_name, self.inputs, self.grid_sample)
         return self._entry
 
     @property
@@ -95,9 +97,9 @@ class ModelSource(object):
     def key(self):
         # type: () -> Dict[str, Any]
         if self.onnx_path:
-            return {"onnx": _file_key(self.onnx_path)}
+            return {"onnx": file_key(self.onnx_path)}
         return {"model": self.model_name, "inputs": self.inputs,
-                "checkpoint": _file_key(self.checkpoint) if self.checkpoint else None,
+                "checkpoint": file_key(self.checkpoint) if self.checkpoint else None,
                 "variants": self.entry.variant_key(), "opset": self.opset,
                 "tolerance": self.tolerance}
 
@@ -129,8 +131,6 @@ class SampleSettings(object):
 
     def key(self, source):
         # type: (ModelSource) -> Dict[str, Any]
-        from edgec.pipeline.cache import folder_key
-
         return {"data": folder_key(self.require_data()), "n": self.count, "seed": self.seed,
                 "family": self.family(source)}
 
@@ -176,13 +176,11 @@ class SweepSettings(object):
         self.device = device
         self.resume = resume
 
-    def check_budget(self):
-        # type: () -> SweepSettings
-        """Reject a malformed budget before any work is done."""
-        from edgec.quant.budget import Budget
-
-        Budget.parse(self.budget or DEFAULT_BUDGET)
-        return self
+    @property
+    def budget_text(self):
+        # type: () -> str
+        """The budget's terms (edgec.quant.quality.budget parses and checks them)."""
+        return self.budget or DEFAULT_BUDGET
 
     def key(self):
         # type: () -> Dict[str, Any]
@@ -200,7 +198,6 @@ class SweepSettings(object):
         # type: () -> SweepSettings
         """Reject --profile without --target, and unreadable or malformed profiles, before any
         work is done."""
-        from edgec.errors import EdgecError
         from edgec.runtime.layer_profile import read_profile
 
         if self.profiles and not self.target:

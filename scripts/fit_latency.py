@@ -12,18 +12,18 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from edgec.fileio import atomic_write_json  # noqa: E402
-from edgec.jetson import predict  # noqa: E402
+from edgec.latency import cost_model, fit as latency_fit, points  # noqa: E402
 from edgec.pipeline.predict import zoo_layers  # noqa: E402
 
 
 def main():
-    points = predict.fitting_points(zoo_layers)
-    record = predict.fit_record(points, [os.path.relpath(predict.DATA_FILE),
-                                         os.path.relpath(predict.PUBLIC_FILE)])
-    atomic_write_json(predict.FIT_FILE, record)
+    fitting = points.fitting_points(zoo_layers)
+    record = latency_fit.fit_record(fitting, [os.path.relpath(points.DATA_FILE),
+                                              os.path.relpath(points.PUBLIC_FILE)])
+    atomic_write_json(cost_model.FIT_FILE, record)
     summary = record["leave_one_board_out"]["summary"]
     print("wrote %s: %d points; leave-one-board-out median %.1f%%, worst %.1f%%; in sample "
-          "median %.1f%%" % (predict.FIT_FILE, summary["points"], summary["median_abs_percent"],
+          "median %.1f%%" % (cost_model.FIT_FILE, summary["points"], summary["median_abs_percent"],
                              summary["worst_abs_percent"],
                              record["in_sample"]["median_abs_percent"]))
     for key, row in record["leave_one_board_out"]["by_board_precision"].items():

@@ -5,6 +5,25 @@ from click.testing import CliRunner
 
 from edgec.cli import main
 
+TIERS = ("unit", "e2e", "fleet")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test gets its tier's marker from its folder (tests/unit/..., tests/e2e, tests/fleet),
+    so `-m unit` selects as the folders do; `gpu` tests are skipped without a CUDA device."""
+    cuda = None
+    for item in items:
+        parts = os.path.relpath(str(item.fspath), os.path.dirname(__file__)).split(os.sep)
+        if parts[0] in TIERS:
+            item.add_marker(parts[0])
+        if item.get_closest_marker("gpu"):
+            if cuda is None:
+                import torch
+
+                cuda = torch.cuda.is_available()
+            if not cuda:
+                item.add_marker(pytest.mark.skip(reason="needs a CUDA device"))
+
 
 @pytest.fixture
 def run_cli():

@@ -113,7 +113,16 @@ class ReaderFamily(click.ParamType):
 
 # -- the groups -------------------------------------------------------------------------------
 
-MODEL = OptionGroup("source", lambda **v: edgec_settings.ModelSource(**v), [
+def _zoo_entry(name, inputs, grid_sample):
+    # type: (str, List[str], str) -> Any
+    """The zoo lookup, loaded only when a command reads the model's entry (workstation code)."""
+    from edgec.models import resolve_model
+
+    return resolve_model(name, inputs, grid_sample)
+
+
+MODEL = OptionGroup("source", lambda **v: edgec_settings.ModelSource(resolve_entry=_zoo_entry,
+                                                                     **v), [
     Opt("--model", "model_name", default=None, metavar="NAME|MODULE:FACTORY",
         help="Zoo model (see `edgec models`) or package.module:factory returning an "
              "nn.Module."),

@@ -17,7 +17,7 @@ def sample_store_for(runner, stage: str, data_dir: str, dest: str, entry, count:
     """The store of `entry`'s inputs made from data_dir by its data family's reader, or
     data_dir itself when it is already a sample store (e.g. a build's samples/)."""
     from edgec.calib.store import SampleStore
-    from edgec.pipeline.cache import folder_key
+    from edgec.fingerprints import folder_key
 
     if not os.path.isdir(data_dir):
         raise EdgecError("%s %s: no such folder" % (option, data_dir))

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgec.errors import EdgecError
-from edgec.quant.metrics import _gaussian_taps  # the evaluator's window, for one SSIM
+from edgec.quant.quality.metrics import _gaussian_taps  # the evaluator's window, for one SSIM
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -26,7 +26,7 @@ def _gaussian_window(channels: int, device, dtype) -> torch.Tensor:
 
 def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean SSIM of images in [0, 1], differentiable (the quality evaluator's SSIM,
-    edgec.quant.metrics, works in place for speed): 11x11 Gaussian window, sigma 1.5, zero
+    edgec.quant.quality.metrics, works in place for speed): 11x11 Gaussian window, sigma 1.5, zero
     padding."""
     channels = a.shape[1]
     window = _gaussian_window(channels, a.device, a.dtype)

@@ -8,7 +8,7 @@ def plot_losses(record: Dict[str, object], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from edgec.quant.plots import write_png
+    from edgec.quant.quality.plots import write_png
 
     losses = record["losses"]
     weights = record["objective"]["weights"]

@@ -18,6 +18,7 @@ from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_bytes, atomic_write_json, sha256_file
 
 LOG_EVERY = 25  # steps per loss-log entry (the mean over those steps)
+DISTILL_HOLDOUT = 0.1
 
 
 class DistillSettings(object):
@@ -26,7 +27,7 @@ class DistillSettings(object):
     def __init__(self, teacher_checkpoint, teacher_model="wav2lip", student="lite-wav2lip",
                  steps=20000, batch_size=32, lr=2e-4, seed=0, device="auto", weights=None,
                  vgg_path=None, checkpoint_every=500, time_limit=None, student_checkpoint=None,
-                 eval_samples=256, syncnet_path=None):
+                 eval_samples=256, syncnet_path=None, holdout=DISTILL_HOLDOUT):
         from edgec.distill.objective import DEFAULT_WEIGHTS
 
         self.teacher_checkpoint = teacher_checkpoint
@@ -45,6 +46,10 @@ class DistillSettings(object):
         self.time_limit = time_limit
         self.student_checkpoint = student_checkpoint
         self.eval_samples = eval_samples
+        # Without --eval-data: the share of the training samples held out, split by the rule
+        # every quality figure follows (quant.quality.splits): trained on the calibration
+        # split, measured on the test split.
+        self.holdout = holdout
 
     def identity(self) -> Dict[str, object]:
         """What a resumed run must share with the run it continues (the schedule may change:
@@ -142,7 +147,7 @@ def evaluate_student(student, teacher, data: Dict[str, "object"], batch: int = 1
     """Student vs teacher outputs on held-out inputs: PSNR (peak 1: sigmoid outputs), SSIM."""
     import torch
 
-    from edgec.quant.metrics import QualitySums
+    from edgec.quant.quality.metrics import QualitySums
 
     sums = QualitySums()
     student.eval()
@@ -158,22 +163,21 @@ def evaluate_student(student, teacher, data: Dict[str, "object"], batch: int = 1
             "max_abs_error": result["max_abs_error"], "samples": result["samples"]}
 
 
-def split_indices(train_store: str, eval_store: Optional[str], holdout: float, seed: int,
+def split_indices(train_store: str, eval_store: Optional[str], holdout: float,
                   eval_samples: int):
     """(training indices, held-out indices or None, held-out store): with --eval-data the
-    held-out faces come from there (clips never trained on); otherwise a share of the training
-    store is held out, which shares clips with training (neighbouring frames), and the record
-    says so."""
+    held-out faces come from there (clips never trained on); otherwise the training store's
+    splits (quant.quality.splits, the rule of every quality figure): training on the
+    calibration split, figures on the test split, which shares clips with training
+    (neighbouring frames), and the record says so."""
     from edgec.calib.store import SampleStore
+    from edgec.quant.quality.splits import CALIBRATION, TEST, SampleSplits
 
     if eval_store:
         held = np.arange(min(eval_samples, SampleStore(eval_store).count))
         return None, held, eval_store
-    train_idx, held = SampleStore(train_store).split(holdout, seed)
-    if len(train_idx) == 0:
-        raise EdgecError("training data %s gave %d sample(s): too few to hold any out; give "
-                         "more data or --eval-data" % (train_store, SampleStore(train_store).count))
-    return train_idx, held[:eval_samples], train_store
+    splits = SampleSplits(SampleStore(train_store), holdout)
+    return splits.indices(CALIBRATION), splits.indices(TEST, eval_samples), train_store
 
 
 def sync_runs(train_store: str, train_idx) -> np.ndarray:
@@ -222,11 +226,11 @@ def resumable_state(settings: DistillSettings, out_dir: str, resume: bool):
 
 def run_distill(settings: DistillSettings, train_store: str, eval_store: Optional[str],
                 out_dir: str, resume: bool, say: Callable[[str], None],
-                progress: bool = True, holdout: float = 0.1, teacher=None,
+                progress: bool = True, teacher=None,
                 state=None) -> Dict[str, object]:
     """Train, checkpointing as it goes; returns the run's record (also distill.json).
     `teacher` and `state`: the loaded teacher and resume checkpoint, when the caller has
-    already checked them (edgec.distill.job does, before making any data)."""
+    already checked them (edgec.pipeline.distill does, before making any data)."""
     import torch
 
     from edgec.distill.losses import ChannelAdapters, load_vgg16
@@ -234,7 +238,7 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
                                          decoder_block_names)
     from edgec.distill.plot import plot_losses
     from edgec.progress import progress_bar
-    from edgec.quant.sweep_stage import pick_device
+    from edgec.quant.evaluator.device import pick_device
 
     teacher_entry, student_entry = resolve_models(settings)
     checkpoint_path = os.path.join(out_dir, artifacts.DISTILL_CHECKPOINT)
@@ -275,8 +279,8 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
     params = list(student.parameters()) + list(adapters.parameters())
     optimizer = torch.optim.Adam(params, lr=settings.lr, betas=(0.5, 0.999))
 
-    train_idx, held_idx, held_store = split_indices(train_store, eval_store, holdout,
-                                                    settings.seed, settings.eval_samples)
+    train_idx, held_idx, held_store = split_indices(train_store, eval_store, settings.holdout,
+                                                    settings.eval_samples)
     train = load_store_tensors(train_store, names, device, train_idx)
     count = int(train[names[0]].shape[0])
     held = (load_store_tensors(held_store, names, device, held_idx)
@@ -377,7 +381,8 @@ def run_distill(settings: DistillSettings, train_store: str, eval_store: Optiona
         ("train_samples", count), ("train_store", os.path.abspath(train_store)),
         ("eval_store", os.path.abspath(eval_store) if eval_store else None),
         ("held_out", "--eval-data (clips never trained on)" if eval_store else
-         "%.0f%% of the training samples (frames of the training clips)" % (100 * holdout)),
+         "the test split of %.0f%% held out of the training samples (frames of the training "
+         "clips)" % (100 * settings.holdout)),
         ("objective", {"weights": dict(settings.weights), "terms": objective.active_terms(),
                        "cd_layers": list(zip(s_layers, t_layers))}),
         ("settings", {"batch_size": settings.batch_size, "lr": settings.lr,

@@ -3,7 +3,7 @@ with the export variant chosen on the command line."""
 import dataclasses
 import importlib
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from edgec.errors import EdgecError
 from edgec.models import zoo
@@ -89,3 +89,10 @@ def resolve_model(name: str, inputs: Sequence[str] = (), grid_sample: str = "aut
         raise EdgecError("--grid-sample %s: model %s has no 5-D grid sample to choose a form for"
                          % (grid_sample, entry.name))
     return entry.with_variants({"grid_sample": grid_sample}, option="--grid-sample")
+
+
+def model_source(model_name: Optional[str] = None, **settings):
+    """edgec.settings.ModelSource for a zoo or factory model, resolving its entry here."""
+    from edgec.settings import ModelSource
+
+    return ModelSource(model_name, resolve_entry=resolve_model, **settings)

@@ -4,11 +4,11 @@ import os
 from typing import Callable, Dict, List, Optional, Tuple
 
 from edgec import artifacts
-from edgec.pipeline.cache import StageRunner, file_key, folder_key
+from edgec.fingerprints import file_key, folder_key
+from edgec.pipeline.cache import StageRunner
 from edgec.pipeline.stages import (calibrated_model, stage_compare, stage_export, stage_quantize,
                                    stage_sweep)
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
-
 
 DEMO_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
                          "demo")
@@ -83,7 +83,7 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
     reports = {}  # type: Dict[str, Dict[str, object]]
     store = None
     if precision == "fp32":
-        from edgec.quant.compare import SKIPPED
+        from edgec.quant.quality.compare import SKIPPED
 
         stage_export(runner, source)
         runner.skip("compare", FP32_ONLY)
@@ -93,14 +93,13 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
         store = model.samples
         plan_path = None
         if precision == "mix":
-            plan_path = stage_sweep(runner, source, model, calib, sweep, progress)
+            plan_path = stage_sweep(runner, source, model, sweep, progress)
             notes.extend(plan_test_notes(plan_path))
         for other in quantized:
             reports[other] = stage_quantize(runner, source, model, other,
-                                            plan_path if other == "mix" else None, calib,
+                                            plan_path if other == "mix" else None,
                                             sweep.eval_samples, progress)
-        compare = stage_compare(runner, model, calib.holdout, source.label,
-                                ["fp32"] + quantized)
+        compare = stage_compare(runner, model, source.label, ["fp32"] + quantized)
     if compare["skipped"]:
         notes.append(str(compare["skipped"]))
     report = reports.get(precision)
@@ -154,7 +153,9 @@ def compared_precisions(precision: str) -> List[str]:
 
 def demo_settings() -> Tuple[ModelSource, SampleSettings]:
     """The demo default: the shipped demo network on the calibration set shipped with it."""
-    return ModelSource(DEMO_MODEL, checkpoint=DEMO_WEIGHTS), SampleSettings(DEMO_DATA)
+    from edgec.models import model_source
+
+    return model_source(DEMO_MODEL, checkpoint=DEMO_WEIGHTS), SampleSettings(DEMO_DATA)
 
 
 def demo_provenance() -> Dict[str, object]:
@@ -198,7 +199,7 @@ def write_reference(out_dir: str, store_path: Optional[str], holdout: float, see
     random inputs when no samples exist), so the device can check its engine with
     `edgec bench ENGINE --reference reference.npz`."""
     from edgec.calib.store import SampleStore
-    from edgec.quant.splits import TEST, split_indices
+    from edgec.quant.quality.splits import TEST, split_indices
     from edgec.runtime.bench import random_inputs, save_reference
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 

@@ -8,28 +8,9 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 from edgec import __version__
-from edgec.artifacts import STAMP_DIR, onnx_data
+from edgec.artifacts import STAMP_DIR
 from edgec.fileio import atomic_write_json, sha256_bytes, sha256_file
-
-
-_HASHES = {}  # type: Dict[tuple, str]
-
-
-def _content_hash(path: str) -> str:
-    """sha256_file, remembered for this process by path, size and mtime: one build asks for
-    a 5 GB data file's hash in several stage keys and stamps."""
-    info = os.stat(path)
-    memo = (os.path.abspath(path), info.st_size, info.st_mtime_ns)
-    if memo not in _HASHES:
-        _HASHES[memo] = sha256_file(path)
-    return _HASHES[memo]
-
-
-def _with_data_file(path: str) -> List[str]:
-    """The file, and the external data file beside it where it is an ONNX file with one
-    (artifacts.onnx_data): its weights are part of it."""
-    data = onnx_data(path)
-    return [path, data] if os.path.isfile(data) else [path]
+from edgec.fingerprints import content_hash, with_data_file
 
 
 def _hash_outputs(paths: List[str]) -> Dict[str, str]:
@@ -42,8 +23,8 @@ def _hash_outputs(paths: List[str]) -> Dict[str, str]:
                     full = os.path.join(folder, name)
                     hashes[os.path.relpath(full, os.path.dirname(path))] = sha256_file(full)
         else:
-            for name in _with_data_file(path):
-                hashes[os.path.basename(name)] = _content_hash(name)
+            for name in with_data_file(path):
+                hashes[os.path.basename(name)] = content_hash(name)
     return hashes
 
 
@@ -106,23 +87,3 @@ class StageRunner(object):
         silently."""
         self._say("%s: skipped (%s)" % (name, reason))
         self.log.append({"stage": name, "reused": False, "seconds": 0.0, "skipped": reason})
-
-
-def file_key(path: str) -> Dict[str, str]:
-    """A file input's identity is its content: a moved or copied build folder stays cached.
-    An ONNX file's weights in an external data file beside it (artifacts.onnx_data) are part
-    of it."""
-    hashes = [_content_hash(name) for name in _with_data_file(path)]
-    return dict(zip(("sha256", "data_sha256"), hashes))
-
-
-def folder_key(path: str) -> Dict[str, object]:
-    """A cheap fingerprint of a data folder: every file's relative path, size and mtime."""
-    entries = []
-    for folder, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(files):
-            full = os.path.join(folder, name)
-            info = os.stat(full)
-            entries.append([os.path.relpath(full, path), info.st_size, int(info.st_mtime)])
-    return {"path": os.path.abspath(path), "files": sha256_bytes(json.dumps(entries).encode())}

@@ -10,6 +10,7 @@ from edgec.errors import EdgecError
 from edgec.pipeline.cache import StageRunner
 from edgec.pipeline.stages import (calibrated_model, stage_compare, stage_export, stage_quantize,
                                    stage_sweep)
+from edgec.quant.quality.budget import Budget
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
 
 
@@ -27,8 +28,7 @@ def run_export(source: ModelSource, out_dir: str) -> Dict[str, Any]:
 def run_calibrate(source: ModelSource, samples: SampleSettings, calib: CalibrationSettings,
                   out_dir: str, progress: bool = True) -> Dict[str, Any]:
     from edgec.calib.store import SampleStore
-
-    from edgec.quant.calibrate import load_ranges
+    from edgec.quant.calibration.calibrate import load_ranges
 
     runner = StageRunner(out_dir)
     model = calibrated_model(runner, source, samples, calib, progress)
@@ -44,20 +44,20 @@ def run_quantize(source: ModelSource, samples: SampleSettings, calib: Calibratio
                  progress: bool = True) -> Dict[str, Any]:
     runner = StageRunner(out_dir)
     model = calibrated_model(runner, source, samples, calib, progress)
-    report = stage_quantize(runner, source, model, precision, plan_path, calib, eval_samples,
-                            progress)
-    compare = stage_compare(runner, model, calib.holdout, source.label)
+    report = stage_quantize(runner, source, model, precision, plan_path, eval_samples, progress)
+    compare = stage_compare(runner, model, source.label)
     return dict(report, stages=runner.log, compare=compare)
 
 
 def run_sweep(source: ModelSource, samples: SampleSettings, calib: CalibrationSettings,
               sweep: SweepSettings, out_dir: str, ranges_path: Optional[str] = None,
               progress: bool = True) -> Dict[str, Any]:
-    sweep.check_budget().check_target()
+    Budget.parse(sweep.budget_text)
+    sweep.check_target()
     runner = StageRunner(out_dir)
     model = calibrated_model(runner, source, samples, calib, progress, ranges_path)
     try:
-        plan_path = stage_sweep(runner, source, model, calib, sweep, progress)
+        plan_path = stage_sweep(runner, source, model, sweep, progress)
     except KeyboardInterrupt:
         raise EdgecError("sweep interrupted; its progress is saved: run the same command with "
                          "--resume to continue")

@@ -1,13 +1,16 @@
 """`edgec predict`: the latency estimator's table for a model across devices and precisions.
 Workstation side (it reads the model's layer costs from the zoo or an ONNX file); the estimator
-itself is edgec.jetson.predict."""
+itself is edgec.latency (cost_model, fit, points)."""
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.fileio import read_json
-from edgec.jetson import predict
+from edgec.jetson.profiles import BY_KEY
+from edgec.latency import cost_model
+from edgec.latency import fit as latency_fit
+from edgec.latency import points
 from edgec.runtime.results import validate_result
 
 _ZOO_LAYERS = {}  # type: Dict[str, List[Dict[str, Any]]]
@@ -78,13 +81,13 @@ def refit(paths: Sequence[str]) -> Dict[str, Any]:
         if isinstance(data, dict) and data.get("format") == artifacts.PROFILE_FORMAT:
             profile = check_profile(data, path)
             _, layers, _ = model_layers(str(profile.get("model")))
-            points += predict.points_from_profile(profile, path, layers)
+            points += points.points_from_profile(profile, path, layers)
         else:
             result = validate_result(data, path)
-            points.append(predict.point_from_result(result, path))
-    all_points = predict.fitting_points(zoo_layers, points)
-    return predict.fit_record(all_points, [os.path.relpath(predict.DATA_FILE),
-                                           os.path.relpath(predict.PUBLIC_FILE)] + list(paths))
+            points.append(points.point_from_result(result, path))
+    all_points = points.fitting_points(zoo_layers, points)
+    return latency_fit.fit_record(all_points, [os.path.relpath(points.DATA_FILE),
+                                           os.path.relpath(points.PUBLIC_FILE)] + list(paths))
 
 
 DEVICES = ("nano", "tx2", "xavier-nx", "agx-xavier")
@@ -104,22 +107,22 @@ def run_predict(target: str, devices: Sequence[str] = ("all",),
     precisions = list(PRECISIONS) if "all" in precisions else list(precisions)
     name, layers, beside = model_layers(target)
     window = _window_of(name)
-    record = refit(fit_results) if fit_results else predict.load_params(params_path)
+    record = refit(fit_results) if fit_results else cost_model.load_params(params_path)
     if plan_path or beside:
         plan = artifacts.read_plan(plan_path or beside, artifacts.ENGINE_LAYER_PRECISIONS)
         plan_source = plan_path or beside
     else:
-        plan = predict.paper_plan(name, layers)
+        plan = points.paper_plan(name, layers)
         plan_source = "the paper's hand-picked plan" if plan else None
     rows = []
     for key in devices:
         for precision in precisions:
             if precision == "mix" and plan is None:
-                rows.append({"device": key, "device_name": predict.BY_KEY[key].name,
+                rows.append({"device": key, "device_name": BY_KEY[key].name,
                              "precision": "mix", "batch": batch, "status": "needs --plan",
                              "why": "no plan.json given or found beside the ONNX file"})
                 continue
-            row = predict.predict(layers, key, precision, record["params"],
+            row = cost_model.predict(layers, key, precision, record["params"],
                                   plan if precision == "mix" else None, batch)
             row["estimator_error"] = record["leave_one_board_out"]["by_board_precision"].get(
                 "%s/%s" % (key, precision))

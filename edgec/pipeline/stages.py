@@ -12,7 +12,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from edgec import artifacts
 from edgec.errors import EdgecError
-from edgec.pipeline.cache import StageRunner, file_key
+from edgec.fingerprints import file_key
+from edgec.pipeline.cache import StageRunner
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
 
 
@@ -99,30 +100,47 @@ def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str,
     def work():
         import functools
 
-        from edgec.quant.calibrate import calibrate
-        from edgec.quant.output_search import output_thresholds
+        from edgec.quant.calibration.calibrate import calibrate
+        from edgec.quant.search.output_thresholds import output_thresholds
 
         search = None
         entry = source.entry if source is not None and source.model_name else None
         if output_method and entry is not None:
             search = functools.partial(output_thresholds, entry, source.checkpoint)
-        calibrate(onnx_path, store_path, out, calib.method, calib.percentile, calib.holdout,
-                  progress=progress, output_search=search, device=calib.calibration_device,
-                  entry=entry, checkpoint=source.checkpoint if entry is not None else None)
+        calibrate(onnx_path, sample_splits(store_path, calib.holdout), out, settings=calib,
+                  progress=progress, output_search=search, entry=entry,
+                  checkpoint=source.checkpoint if entry is not None else None)
     runner.run("calibrate", key, [ranges, os.path.join(out, artifacts.CALIB_CACHE)], work)
     return ranges
 
 
+def sample_splits(store_path: str, holdout: float):
+    """The calibration / selection / test splits of the sample store (quant.quality.splits)."""
+    from edgec.calib.store import SampleStore
+    from edgec.quant.quality.splits import SampleSplits
+
+    return SampleSplits(SampleStore(store_path), holdout)
+
+
 class CalibratedModel(object):
     """What export, samples and calibrate leave in the output folder; the start of quantize,
-    sweep and build."""
+    sweep and build. `holdout` fixes its splits, made once (`splits`) for every later stage."""
 
-    def __init__(self, onnx, samples, data_summary, ranges):
-        # type: (str, str, Dict[str, object], str) -> None
+    def __init__(self, onnx, samples, data_summary, ranges, holdout):
+        # type: (str, str, Dict[str, object], str, float) -> None
         self.onnx = onnx
         self.samples = samples
         self.data_summary = data_summary
         self.ranges = ranges
+        self.holdout = holdout
+        self._splits = None  # type: Any
+
+    @property
+    def splits(self):
+        # type: () -> Any
+        if self._splits is None:
+            self._splits = sample_splits(self.samples, self.holdout)
+        return self._splits
 
     def key(self) -> Dict[str, Any]:
         return {"onnx": file_key(self.onnx), "ranges": file_key(self.ranges),
@@ -139,32 +157,33 @@ def calibrated_model(runner: StageRunner, source: ModelSource, samples: SampleSe
     onnx_file = stage_export(runner, source)
     store, summary = stage_samples(runner, source, onnx_file, samples, progress)
     if ranges_path:
-        from edgec.quant.calibrate import load_ranges
+        from edgec.quant.calibration.calibrate import load_ranges
 
         load_ranges(ranges_path)  # a clear error for a file that is not a ranges file
         target = os.path.join(runner.out_dir, artifacts.RANGES_JSON)
         if os.path.abspath(ranges_path) != os.path.abspath(target):
             shutil.copyfile(ranges_path, target)
-        return CalibratedModel(onnx_file, store, summary, target)
+        return CalibratedModel(onnx_file, store, summary, target, calib.holdout)
     ranges = stage_calibrate(runner, onnx_file, store, calib, progress, source)
-    return CalibratedModel(onnx_file, store, summary, ranges)
+    return CalibratedModel(onnx_file, store, summary, ranges, calib.holdout)
 
 
 def stage_quantize(runner: StageRunner, source: ModelSource, model: CalibratedModel,
-                   precision: str, plan_path: Optional[str], calib: CalibrationSettings,
-                   eval_samples: int, progress: bool = True) -> Dict[str, object]:
-    from edgec.quant.quality_files import merge_quality
+                   precision: str, plan_path: Optional[str], eval_samples: int,
+                   progress: bool = True) -> Dict[str, object]:
+    from edgec.quant.quality.quality_json import merge_quality
 
     out = runner.out_dir
     report_path = os.path.join(out, artifacts.quality_file(precision))
-    key = dict(model.key(), precision=precision, holdout=calib.holdout,
+    key = dict(model.key(), precision=precision, holdout=model.holdout,
                plan=file_key(plan_path) if plan_path else None, eval_samples=eval_samples)
 
     def work():
         from edgec.quant.quantize import quantize
 
-        quantize(out, model.onnx, model.ranges, model.samples, precision, plan_path,
-                 source.entry, source.checkpoint, calib.holdout, eval_samples, progress)
+        quantize(out, model.onnx, model.ranges, model.splits, precision=precision,
+                 plan_path=plan_path, entry=source.entry, checkpoint=source.checkpoint,
+                 eval_samples=eval_samples, progress=progress)
     runner.run("quantize-" + precision, key,
                [os.path.join(out, artifacts.model_onnx(precision)), report_path], work)
     merge_quality(out)
@@ -173,38 +192,37 @@ def stage_quantize(runner: StageRunner, source: ModelSource, model: CalibratedMo
 
 
 def stage_sweep(runner: StageRunner, source: ModelSource, model: CalibratedModel,
-                calib: CalibrationSettings, sweep: SweepSettings, progress: bool = True) -> str:
+                sweep: SweepSettings, progress: bool = True) -> str:
     if source.entry is None:
         raise EdgecError("the sensitivity sweep needs the PyTorch model (--model): an ONNX "
                          "file alone has no fast evaluator; write a plan by hand for it")
     out = runner.out_dir
-    key = dict(model.key(), holdout=calib.holdout, **sweep.key())
+    key = dict(model.key(), holdout=model.holdout, **sweep.key())
 
     def work():
-        from edgec.quant.sweep_stage import sweep as run_sweep
+        from edgec.quant.search.folder_sweep import sweep as run_sweep
 
-        run_sweep(out, source.entry, source.checkpoint, model.onnx, model.ranges,
-                  model.samples, sweep.budget, calib.holdout, sweep.eval_samples,
-                  sweep.batch_size, sweep.device, sweep.resume, progress, sweep.target,
-                  sweep.profiles, sweep.describe_samples)
+        run_sweep(out, source.entry, model.onnx, model.ranges, model.splits, settings=sweep,
+                  checkpoint=source.checkpoint, progress=progress)
     runner.run("sweep", key, [os.path.join(out, n) for n in artifacts.SWEEP_OUTPUTS], work)
     return os.path.join(out, artifacts.PLAN_JSON)
 
 
-def stage_compare(runner: StageRunner, model: CalibratedModel, holdout: float, label: str,
+def stage_compare(runner: StageRunner, model: CalibratedModel, label: str,
                   precisions: Optional[List[str]] = None) -> Dict[str, object]:
     """compare.png for `precisions` (None: every precision whose model file is current for this
     calibration), on the quality report's test split. A model whose output is not an
     image gets no figure, and the stage log and the returned record say why."""
-    from edgec.quant.compare import COMPARE_ROWS, ComparisonPlan, write_comparison
-    from edgec.quant.quality_files import current_precisions
+    from edgec.quant.quality.compare import COMPARE_ROWS, ComparisonPlan, write_comparison
+    from edgec.quant.quality.quality_json import current_precisions
 
     out = runner.out_dir
     if precisions is None:
         precisions = current_precisions(out, model.ranges)
     plan = ComparisonPlan(out, precisions)
     key = {"onnx": {p: file_key(plan.onnx(p)) for p in plan.precisions},
-           "samples": _samples_key(model.samples), "holdout": holdout, "rows": COMPARE_ROWS,
+           "samples": _samples_key(model.samples), "holdout": model.holdout,
+           "rows": COMPARE_ROWS,
            "model": label}
     # A current picture says the model is an image model; only a rerun reads the graph.
     if plan.reason or not runner.current("compare", key, [plan.path]):
@@ -213,5 +231,5 @@ def stage_compare(runner: StageRunner, model: CalibratedModel, holdout: float, l
         runner.skip("compare", plan.reason)
         return plan.record()
     runner.run("compare", key, [plan.path],
-               lambda: write_comparison(plan, model.samples, holdout, label))
+               lambda: write_comparison(plan, model.splits, label))
     return plan.record()

@@ -1,5 +1,6 @@
 """`edgec quantize`: the model at one precision (FP16, INT8 or a MIX plan) as a Q/DQ ONNX file,
-and its quality against FP32 on the test split (edgec.quant.splits), measured by running that file in ONNX Runtime.
+and its quality against FP32 on the test split (quality.splits), measured by running that file
+in ONNX Runtime.
 Where the PyTorch model is known, the fast evaluator runs the same plan and the agreement
 between the two is reported too."""
 import os
@@ -13,15 +14,14 @@ import onnx
 from edgec import artifacts
 from edgec.calib.store import SampleStore
 from edgec.exporter.external import (check_file, has_external_data, move_into_place,
-                                     remove_stale_data,
-                                     save_with_external_data, staging_folder)
+                                     remove_stale_data, save_with_external_data, staging_folder)
 from edgec.fileio import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
-from edgec.quant.calibrate import DEFAULT_HOLDOUT, load_ranges
-from edgec.quant.metrics import QualitySums, output_peak
-from edgec.quant.qdq import write_qdq
-from edgec.quant.spec import PrecisionPlan, QuantSpec
-from edgec.quant.splits import TEST, describe, split_indices
-from edgec.quant.quality_files import merge_quality
+from edgec.quant.calibration.calibrate import load_ranges
+from edgec.quant.qdq.spec import PrecisionPlan, QuantSpec
+from edgec.quant.qdq.writer import write_qdq
+from edgec.quant.quality.metrics import QualitySums, output_peak
+from edgec.quant.quality.quality_json import merge_quality
+from edgec.quant.quality.splits import TEST, SampleSplits
 from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
 
@@ -94,10 +94,13 @@ def evaluate_onnx(reference_onnx, candidate_onnx, store: SampleStore, indices,
     return report
 
 
-def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, precision: str,
-             plan_path: Optional[str] = None, entry=None, checkpoint: Optional[str] = None,
-             holdout: float = DEFAULT_HOLDOUT, eval_samples: int = 512,
+def quantize(out_dir: str, onnx_path: str, ranges_path: str, splits: SampleSplits, *,
+             precision: str, plan_path: Optional[str] = None, entry=None,
+             checkpoint: Optional[str] = None, eval_samples: int = 512,
              progress: bool = True) -> Dict[str, object]:
+    """model.<precision>.onnx in out_dir from the FP32 file and its ranges, and its quality
+    report on the test split of `splits` (ONNX Runtime; the evaluator beside it where the
+    PyTorch model `entry` is known)."""
     external = has_external_data(onnx_path)
     model = onnx.load(onnx_path)
     ranges = load_ranges(ranges_path)
@@ -119,8 +122,7 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
         del quantized
         write_seconds = time.time() - start
         report = _evaluate(out_dir, onnx_path, candidate, spec, plan, precision, ranges,
-                           ranges_path, store_path, entry, checkpoint, holdout, eval_samples,
-                           progress)
+                           ranges_path, splits, entry, checkpoint, eval_samples, progress)
         if external:
             hashes = move_into_place(staged, out_dir, out_name)
             data_name = artifacts.onnx_data(out_name)
@@ -142,18 +144,17 @@ def quantize(out_dir: str, onnx_path: str, ranges_path: str, store_path: str, pr
 
 
 def _evaluate(out_dir, onnx_path, candidate, spec, plan, precision, ranges, ranges_path,
-              store_path, entry, checkpoint, holdout, eval_samples, progress):
+              splits, entry, checkpoint, eval_samples, progress):
     """The quality report of `candidate` (bytes, or the path of a staged file)."""
     def make_evaluator():
-        from edgec.quant.fakequant import build_evaluator
+        from edgec.quant.evaluator.fakequant import build_evaluator
 
         model = build_evaluator(entry, spec, checkpoint)
         model.set_plan(plan)
         return model
-    store = SampleStore(store_path)
-    indices = split_indices(store, holdout, TEST, eval_samples)
+    indices = splits.indices(TEST, eval_samples)
     region = entry.quality_region if entry is not None else None
-    quality = evaluate_onnx(onnx_path, candidate, store, indices,
+    quality = evaluate_onnx(onnx_path, candidate, splits.store, indices,
                             evaluator=make_evaluator if entry is not None else None,
                             progress=progress, region=region.rows() if region else None)
     macs = layer_macs(out_dir)
@@ -167,7 +168,7 @@ def _evaluate(out_dir, onnx_path, candidate, spec, plan, precision, ranges, rang
                          "fp16_layers": "float16 weights and Cast around the layer"},
         "ranges_sha256": sha256_file(ranges_path),
         "calibration_warnings": ranges.get("warnings", []),
-        "evaluation": dict(describe(TEST, holdout, indices),
+        "evaluation": dict(splits.describe(TEST, indices),
                            reference="FP32 ONNX in ONNX Runtime",
                            region=region.name if region else None),
         "quality": quality,

@@ -5,7 +5,7 @@ and `edgec predict --fit` (the latency fit).
 The device writes raw facts: every layer the backend reports (TensorRT's fused engine layers,
 reformats included, or ONNX Runtime's nodes), its median time over the profiled runs and, where
 the engine inspector says so, its precision. Which edgec layer an engine layer belongs to is
-decided on the workstation (`attribute`), which knows the model's layer names.
+decided on the workstation (edgec.latency.attribution), which knows the model's layer names.
 
 Python 3.6 compatible; numpy and the standard library.
 """
@@ -17,7 +17,6 @@ import numpy as np
 from edgec.artifacts import LAYER_PRECISIONS as PRECISIONS
 from edgec.artifacts import PROFILE_FORMAT
 from edgec.errors import EdgecError
-from edgec.runtime.trt.layers import _belongs, _fused_parts, is_reformat_layer
 
 
 class LayerTimes(object):
@@ -103,35 +102,3 @@ def check_profile(data, path):
             raise bad("layer %s: precision %r is not one of fp32, fp16, int8"
                       % (row["name"], row.get("precision")))
     return data
-
-
-def attribute(profile, layer_names):
-    # type: (Dict[str, Any], Sequence[str]) -> Dict[str, Any]
-    """Engine layer times credited to edgec layers. An engine layer that fuses an edgec layer
-    (its ONNX node name) with pointwise neighbours is credited whole to that layer; one that
-    names none is "other" (pooling, concatenation, plugins), reformats are kept apart.
-
-    {"layers": {layer: {"ms", "precision", "engine_layers"}}, "reformat_ms", "other_ms",
-     "unmatched": [edgec layers no engine layer names]}. A layer's precision is the engine
-    inspector's where recorded, else the profile's engine precision (fp16/int8 engines: every
-    quantizable layer is assumed to run at it), else None."""
-    engine_precision = profile.get("precision")
-    default = engine_precision if engine_precision in PRECISIONS else None
-    credited = {}  # type: Dict[str, Dict[str, Any]]
-    reformat_ms = other_ms = 0.0
-    for row in profile["layers"]:
-        if is_reformat_layer(row):
-            reformat_ms += row["median_ms"]
-            continue
-        parts = _fused_parts(row["name"]) or [row["name"]]
-        owner = next((name for name in layer_names
-                      if any(_belongs(part, name) for part in parts)), None)
-        if owner is None:
-            other_ms += row["median_ms"]
-            continue
-        entry = credited.setdefault(owner, {"ms": 0.0, "precision": None, "engine_layers": []})
-        entry["ms"] += row["median_ms"]
-        entry["engine_layers"].append(row["name"])
-        entry["precision"] = entry["precision"] or row.get("precision") or default
-    return {"layers": credited, "reformat_ms": reformat_ms, "other_ms": other_ms,
-            "unmatched": [name for name in layer_names if name not in credited]}

@@ -15,7 +15,7 @@ from edgec.errors import EdgecError
 CONSTRAINED_TYPES = ("CONVOLUTION", "DECONVOLUTION")
 
 
-def _belongs(layer_name, node_name):
+def belongs_to_node(layer_name, node_name):
     # type: (str, str) -> bool
     """The ONNX parser names a layer after its node; helper layers it adds for the same node
     carry the node name plus a suffix (`enc1.2_1`, `enc1.2 [bias]`). `enc1.2` must not claim
@@ -37,7 +37,7 @@ def map_plan_to_layers(plan_layers, network_layers):
     unmapped = []  # type: List[str]
     for node in sorted(plan_layers):
         hits = [name for name, kind in network_layers
-                if kind in CONSTRAINED_TYPES and _belongs(name, node)]
+                if kind in CONSTRAINED_TYPES and belongs_to_node(name, node)]
         if hits:
             mapped[node] = hits
         else:
@@ -86,7 +86,7 @@ def engine_layer_precisions(engine_info):
     return rows
 
 
-def _fused_parts(engine_layer_name):
+def fused_parts(engine_layer_name):
     # type: (str) -> List[str]
     """Engine layers fuse network layers: "enc1.2 + Relu_5", "PWN(enc1.2, Add_7)"."""
     return [part for part in re.split(r"\s*\+\s*|[(),]\s*|^PWN|\s+", engine_layer_name) if part]
@@ -111,7 +111,7 @@ def planned_vs_built(plan_layers, engine_rows):
         built = None  # type: Optional[str]
         where = None  # type: Optional[str]
         for row in computing:
-            if any(_belongs(part, node) for part in _fused_parts(row["name"])):
+            if any(belongs_to_node(part, node) for part in fused_parts(row["name"])):
                 built, where = row["precision"], row["name"]
                 break
         report[node] = {"planned": planned, "built": built, "engine_layer": where}
