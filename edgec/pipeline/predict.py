@@ -75,19 +75,20 @@ def refit(paths: Sequence[str]) -> Dict[str, Any]:
     `edgec bench --profile` (one point per profiled layer)."""
     from edgec.runtime.layer_profile import check_profile
 
-    points = []  # type: List[Dict[str, Any]]
+    measured = []  # type: List[Dict[str, Any]]
     for path in paths:
         data = read_json(path, "measurement")
         if isinstance(data, dict) and data.get("format") == artifacts.PROFILE_FORMAT:
             profile = check_profile(data, path)
             _, layers, _ = model_layers(str(profile.get("model")))
-            points += points.points_from_profile(profile, path, layers)
+            measured += points.points_from_profile(profile, path, layers)
         else:
             result = validate_result(data, path)
-            points.append(points.point_from_result(result, path))
-    all_points = points.fitting_points(zoo_layers, points)
+            measured.append(points.point_from_result(result, path))
+    all_points = points.fitting_points(zoo_layers, measured)
     return latency_fit.fit_record(all_points, [os.path.relpath(points.DATA_FILE),
-                                           os.path.relpath(points.PUBLIC_FILE)] + list(paths))
+                                               os.path.relpath(points.PUBLIC_FILE)]
+                                  + list(paths))
 
 
 DEVICES = ("nano", "tx2", "xavier-nx", "agx-xavier")

@@ -106,7 +106,8 @@ def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str,
         search = None
         entry = source.entry if source is not None and source.model_name else None
         if output_method and entry is not None:
-            search = functools.partial(output_thresholds, entry, source.checkpoint)
+            search = functools.partial(output_thresholds, entry=entry,
+                                       checkpoint=source.checkpoint)
         calibrate(onnx_path, sample_splits(store_path, calib.holdout), out, settings=calib,
                   progress=progress, output_search=search, entry=entry,
                   checkpoint=source.checkpoint if entry is not None else None)

@@ -95,8 +95,8 @@ def search_output_thresholds(evaluator, spec, start: Dict[str, float],
     return found
 
 
-def output_thresholds(entry, checkpoint, model, tensors, layers, store, calib_idx, percentile,
-                      progress):
+def output_thresholds(model, tensors, layers, store, calib_idx, percentile, progress, *, entry,
+                      checkpoint):
     """Adds thresholds["output"] to every tensor: the output-error search's for the tensors a
     layer quantizes; the mse threshold for the others (no Q/DQ reads them; TensorRT's implicit
     INT8 cache does). Returns what the search did, for ranges.json."""

@@ -23,7 +23,7 @@ from paths import REPO as ROOT
 from edgec.jetson.profiles import BY_KEY
 from edgec.latency import cost_model, reference_nets
 
-MODULE = os.path.join(ROOT, "edgec", "jetson", "reference_nets.py")
+MODULE = os.path.join(ROOT, "edgec", "latency", "reference_nets.py")
 NAMES = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg16", "vgg19",
          "mobilenet-v1", "mobilenet-v2", "inception-v4", "googlenet", "alexnet", "squeezenet1.1",
          "densenet121", "ssd-mobilenet-v1", "ssd-mobilenet-v2", "ssd-resnet34", "tiny-yolov3",
@@ -236,7 +236,9 @@ def test_unknown_names_raise_a_clear_error(bad):
         assert "did you mean resnet50" in message
 
 
-def test_module_is_python36_and_stdlib_only():
+def test_module_needs_only_the_standard_library():
+    """The layer costs are data: `edgec predict` and the fit read them without torch or onnx
+    (a workstation module since edgec/latency, so Python 3.6 syntax is no longer required)."""
     tree = ast.parse(open(MODULE).read())
     imported = set()
     for node in ast.walk(tree):
@@ -244,10 +246,6 @@ def test_module_is_python36_and_stdlib_only():
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
-        assert not isinstance(node, ast.JoinedStr), "f-string at line %d" % node.lineno
-        assert not isinstance(node, ast.AnnAssign), "annotation at line %d" % node.lineno
-        if isinstance(node, ast.FunctionDef):
-            assert node.returns is None and all(a.annotation is None for a in node.args.args)
     assert imported <= {"difflib", "collections", "typing"}
     vermin = shutil.which("vermin") or os.path.join(os.path.dirname(sys.executable), "vermin")
     if not os.path.exists(vermin):

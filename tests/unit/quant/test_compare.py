@@ -8,6 +8,7 @@ import pytest
 
 from edgec import artifacts
 from edgec.quant.quality.compare import DPI, ComparisonPlan, figure_size, write_comparison
+from edgec.quant.quality.splits import SampleSplits
 
 HOLDOUT = 0.4  # 20 samples: 12 calibrate, 4 select, 4 test (the figure's four rows)
 
@@ -88,7 +89,8 @@ def test_psnr_labels_match_onnx_runtime_outputs(image_model, tmp_path):
     out = tmp_path / "copy"
     shutil.copytree(str(image_model["out"]), str(out))
     plan = ComparisonPlan(str(out), artifacts.PRECISIONS)
-    record = write_comparison(plan, str(out / artifacts.SAMPLES_DIR), HOLDOUT, "tiny", rows=3)
+    splits = SampleSplits(SampleStore(str(out / artifacts.SAMPLES_DIR)), HOLDOUT)
+    record = write_comparison(plan, splits, "tiny", rows=3)
     _assert_size(out / artifacts.COMPARE_PNG, 3, ["fp32", "fp16", "int8"])
     store = SampleStore(str(out / artifacts.SAMPLES_DIR))
     splits = split_all(store.count, HOLDOUT)
