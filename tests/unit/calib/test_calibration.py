@@ -69,6 +69,7 @@ def test_calibrate_raw_layout_end_to_end(run_cli, raw_tree, tmp_path):
     assert ranges["samples"]["calibration"] + ranges["samples"]["held_out"] == 64
 
 
+@pytest.mark.slow
 def test_same_command_twice_gives_identical_files(run_cli, raw_tree, tmp_path):
     for out in ("a", "b"):
         assert _calibrate(run_cli, raw_tree, tmp_path / out).exit_code == 0
@@ -366,6 +367,30 @@ def test_entropy_threshold_matches_the_plain_algorithm(case):
     expected = _entropy_threshold_by_loops(hist, absmax)
     assert threshold_entropy({"absmax": absmax, "histogram": hist.tolist()}) == pytest.approx(
         expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("case", ["smooth", "counts", "sparse"])
+def test_all_clips_at_once_equal_each_clip_alone(case):
+    """The entropy search's closed form (every clip from prefix sums) against _kl_at, clip by
+    clip: the same divergences, and infinite at the same clips (an empty last bin receiving
+    outliers; nothing below the clip)."""
+    from edgec.quant.calibration.thresholds import QUANT_LEVELS, _kl_all, _kl_at
+
+    rng = np.random.default_rng({"smooth": 4, "counts": 5, "sparse": 6}[case])
+    if case == "smooth":
+        hist = rng.exponential(1.0, 2048) * 1000
+    elif case == "counts":
+        hist = np.floor(rng.exponential(1.0, 2048) * 1.5)
+    else:
+        hist = np.zeros(2048)
+        hist[rng.choice(2048, 40, replace=False)] = rng.integers(1, 1000, 40)
+    each = np.array([_kl_at(hist, i) for i in range(QUANT_LEVELS, len(hist) + 1)])
+    together = _kl_all(hist)
+    assert np.array_equal(np.isfinite(each), np.isfinite(together))
+    if case != "smooth":
+        assert not np.isfinite(each).all()  # the infinite clips are exercised
+    finite = np.isfinite(each)
+    assert np.allclose(together[finite], each[finite], rtol=1e-10, atol=1e-12)
 
 
 def test_mse_threshold_is_the_least_error_clip_of_the_raw_values():

@@ -16,7 +16,8 @@ def _mix_plan(path, layer_names, fp16):
 
 @pytest.mark.parametrize("name,n,fp16", [
     ("lite-wav2lip", 60, {"out.0", "out.1", "dec6.0"}),
-    ("wav2lip", 40, {"out.0", "out.1", "dec6.0", "dec6.1", "dec6.2", "enc0.0"}),
+    pytest.param("wav2lip", 40, {"out.0", "out.1", "dec6.0", "dec6.1", "dec6.2", "enc0.0"},
+                 marks=pytest.mark.slow),
 ])
 def test_fp16_int8_mix_quality_order(run_cli, lrs2_tree, tmp_path, name, n, fp16):
     out = tmp_path / "out"
@@ -47,6 +48,7 @@ def test_fp16_int8_mix_quality_order(run_cli, lrs2_tree, tmp_path, name, n, fp16
     assert 0 < merged["mix"]["int8_mac_share"] < 1
 
 
+@pytest.mark.slow
 def test_qdq_structure_follows_tensorrt_rules(run_cli, lrs2_tree, tmp_path):
     out = tmp_path / "out"
     args = ["--model", "wav2lip", "--data", lrs2_tree, "-n", 20, "--eval-samples", 4, "-o", out]

@@ -33,7 +33,8 @@ def _sweep_args(data, out, budget, *extra):
             "--batch-size", 4, "--budget", budget, "-o", out] + list(extra)
 
 
-@pytest.mark.parametrize("model_name", ["lite-wav2lip", "wav2lip"])
+@pytest.mark.parametrize("model_name", ["lite-wav2lip",
+                                        pytest.param("wav2lip", marks=pytest.mark.slow)])
 def test_partial_recompute_is_exact(lrs2_tree, tmp_path, model_name):
     """Reusing base activations gives bit-identical outputs to a full run, residuals included."""
     from edgec.calib.datasets import build_store
