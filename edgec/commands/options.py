@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple  # noqa:
 import click
 
 from edgec import settings as edgec_settings
+from edgec.jetson.profiles import int8_board_keys
 
 
 class Opt(object):
@@ -193,7 +194,7 @@ SWEEP = OptionGroup("sweep", lambda **v: edgec_settings.SweepSettings(**v), [
     Opt("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
         show_default=True, help="Where the fake-quant evaluator runs."),
     Opt("--resume", is_flag=True, help="Continue an interrupted sweep in this folder."),
-    Opt("--target", type=click.Choice(["xavier-nx", "agx-xavier"]), default=None,
+    Opt("--target", type=click.Choice(int8_board_keys()), default=None,
         help="Choose the MIX plan that minimises this Jetson's predicted latency under the "
              "budget (layers whose INT8 is not faster stay FP16; precision boundaries are "
              "charged). Default: the most MACs in INT8."),

@@ -3,12 +3,13 @@ import click
 
 from edgec.commands.options import json_option
 from edgec.commands.output import emit_json
+from edgec.jetson.profiles import board_keys
 
 
 @click.command()
 @click.argument("target", metavar="MODEL|ONNX")
 @click.option("--device", "devices", multiple=True, default=["all"], show_default=True,
-              type=click.Choice(["nano", "tx2", "xavier-nx", "agx-xavier", "all"]),
+              type=click.Choice(board_keys() + ["all"]),
               help="Device(s) to predict for; repeat the option for several.")
 @click.option("--precision", "precisions", multiple=True, default=["all"], show_default=True,
               type=click.Choice(["fp32", "fp16", "int8", "mix", "all"]))

@@ -9,19 +9,21 @@ from typing import Any, Dict, List, Tuple
 
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_text
+from edgec.jetson.jetpacks import JETPACKS
+from edgec.jetson.profiles import board_keys, fleet_group
 
-BOARD_GROUPS = {"nano": "nano", "tx2": "tx2", "xavier_nx": "xavier-nx",
-                "agx_xavier": "agx-xavier"}  # group -> edgec.jetson profile key
-# JetPack group -> (image tag, the board's Python: 3.6 on JetPack 4.6, 3.8 on 5.1)
-JETPACK_GROUPS = {"jp46": ("edgec:jp46", "/usr/bin/python3.6", "32"),
-                  "jp51": ("edgec:jp51", "/usr/bin/python3.8", "35")}  # last: L4T major
+# group -> edgec.jetson profile key, from the board table
+BOARD_GROUPS = {fleet_group(key): key for key in board_keys()}
+# JetPack group -> (image tag, the board's Python, L4T major), from the JetPack table
+JETPACK_GROUPS = {j.group: (j.image, j.interpreter, j.l4t_major) for j in JETPACKS}
 MODES = ("container", "host")
 
 TEMPLATE = """\
 # edgec fleet inventory (Ansible YAML). `edgec fleet run --inventory THIS --bundle B -o results/`
 #
 # One group per board type and one per JetPack; every board is in exactly one of each.
-# Board groups: nano, tx2, xavier_nx, agx_xavier (Ansible group names cannot hold dashes).
+# Board groups: %(boards)s (Ansible group names cannot hold dashes).
+# JetPack groups: %(jetpacks)s.
 # The preflight checks each board's device tree and /etc/nv_tegra_release against its groups.
 #
 # SSH: key-based only; never put passwords in this file. Put your public key on every board
@@ -81,7 +83,11 @@ def write_template(path):
     if os.path.exists(path):
         raise EdgecError("%s exists; edgec fleet init does not overwrite an inventory (remove it "
                          "or give another -o)" % path)
-    atomic_write_text(path, TEMPLATE)
+    atomic_write_text(path, TEMPLATE % {
+        "boards": ", ".join(BOARD_GROUPS),
+        "jetpacks": ", ".join("%s (JetPack %s, L4T R%s, TensorRT %s, Python %s)"
+                              % (j.group, j.version, j.l4t, j.tensorrt, j.python)
+                              for j in JETPACKS)})
     return {"inventory": path, "board_groups": sorted(BOARD_GROUPS),
             "jetpack_groups": sorted(JETPACK_GROUPS), "modes": list(MODES)}
 

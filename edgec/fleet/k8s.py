@@ -7,7 +7,7 @@ folder `/var/lib/edgec/results` must exist there, writable by the image's user (
 
     sudo install -d -o 1000 -g 1000 /var/lib/edgec/results
     sudo install -D -m 0644 bundle.tar.gz /var/lib/edgec/bundles/<sha256>.tar.gz
-    kubectl label node <node> edgec.io/board=<board>     # nano, tx2, xavier-nx, agx-xavier
+    kubectl label node <node> edgec.io/board=<board>     # a board table key: nano, orin-nano, ...
     kubectl apply -k k8s/                                 # the namespace must exist
 """
 import os

@@ -4,23 +4,18 @@ Python 3.6 compatible.
 """
 import os
 import re
-from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: F401
 
-from edgec.jetson.profiles import BY_KEY, DeviceProfile  # noqa: F401
+from edgec.jetson.jetpacks import line_of, release_of
+from edgec.jetson.profiles import BY_KEY, PROFILES, DeviceProfile  # noqa: F401
 
 COMPATIBLE = "proc/device-tree/compatible"
 MODEL = "proc/device-tree/model"
 TEGRA_RELEASE = "etc/nv_tegra_release"
 
-# L4T release -> JetPack (NVIDIA's JetPack archive). Longest matching prefix wins.
-L4T_TO_JETPACK = [
-    ("32.5", "4.5"), ("32.5.1", "4.5.1"), ("32.5.2", "4.5.1"), ("32.6.1", "4.6"),
-    ("32.7.1", "4.6.1"), ("32.7.2", "4.6.2"), ("32.7.3", "4.6.3"), ("32.7.4", "4.6.4"),
-    ("32.7.5", "4.6.5"), ("32.7.6", "4.6.6"), ("35.1.0", "5.0.2"), ("35.2.1", "5.1"),
-    ("35.3.1", "5.1.1"), ("35.4.1", "5.1.2"), ("35.5.0", "5.1.3"), ("35.6.0", "5.1.4"),
-    ("36.2.0", "6.0 DP"), ("36.3.0", "6.0"), ("36.4.0", "6.1"), ("36.4.3", "6.2"),
-]
 _SOC_PROFILES = {"tegra186": "tx2", "tegra210": "nano"}
+# JetPack 5 lists AGX Orin's SoC as `nvidia,tegra23x` after `nvidia,tegra234` (jetson-stats).
+SOC_ALIASES = {"tegra23x": "tegra234"}
 
 
 def _read(root, relative):
@@ -51,18 +46,20 @@ def parse_tegra_release(text):
 
 def jetpack_for(l4t):
     # type: (Optional[str]) -> Optional[str]
-    if not l4t:
-        return None
-    best = None  # type: Optional[Tuple[str, str]]
-    for prefix, jetpack in L4T_TO_JETPACK:
-        if (l4t == prefix or l4t.startswith(prefix + ".")) and \
-                (best is None or len(prefix) > len(best[0])):
-            best = (prefix, jetpack)
-    return best[1] if best else None
+    """The JetPack version of an L4T release (edgec.jetson.jetpacks), None when unknown."""
+    found = release_of(l4t)
+    return found[0] if found else None
 
 
-def _profile_key(soc, model):
-    # type: (str, str) -> Optional[str]
+def _profile_key(soc, model, entries=()):
+    # type: (str, str, Sequence[str]) -> Optional[str]
+    """The board table's key: by device-tree module id where a profile lists one (Orin:
+    `nvidia,p3767-0003`), else by SoC and model string."""
+    # `nvidia,p3768-0000+p3767-0005`: carrier + module, each an id
+    modules = [part for entry in entries for part in entry.split(",", 1)[-1].split("+")]
+    for profile in PROFILES:
+        if any(module in modules for module in profile.modules):
+            return profile.key
     lowered = model.lower()
     if soc == "tegra194":
         if "nx" in lowered:
@@ -94,6 +91,7 @@ def board_from_files(compatible_raw, model_raw, release_raw, root="/"):
         return None  # a device tree, but not NVIDIA Tegra (another ARM board)
     warnings = []  # type: List[str]
     soc = entries[-1].split(",", 1)[-1] if entries[-1] in tegra else tegra[-1].split(",", 1)[-1]
+    soc = SOC_ALIASES.get(soc, soc)
     if model_raw is None:
         warnings.append("%s is missing: board model unknown" % os.path.join(root, MODEL))
         model = ""
@@ -109,11 +107,15 @@ def board_from_files(compatible_raw, model_raw, release_raw, root="/"):
         if l4t is None:
             warnings.append("%s does not start with '# R<major> (release), REVISION: <minor>': "
                             "L4T release unknown" % os.path.join(root, TEGRA_RELEASE))
-    key = _profile_key(soc, model)
+    line = line_of(l4t)
+    key = _profile_key(soc, model, entries)
     if key is None:
         warnings.append("unknown Jetson (SoC %s, model %r): no device profile, so no latency "
                         "prediction or power-rail total" % (soc, model))
     profile = BY_KEY.get(key) if key else None
     return {"profile": key, "name": profile.name if profile else "unknown Jetson (%s)" % soc,
             "soc": soc, "model": model, "l4t": l4t, "jetpack": jetpack_for(l4t),
-            "warnings": warnings}
+            # What the JetPack line ships: the TensorRT the builder should find, its Python.
+            "jetpack_line": line.version if line else None,
+            "tensorrt": line.tensorrt if line else None,
+            "python": line.python if line else None, "warnings": warnings}

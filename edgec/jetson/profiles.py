@@ -1,17 +1,26 @@
-"""What each supported Jetson can do: the limits the latency estimator and the benchmark need.
+"""The board table: what each supported Jetson can do (the limits the latency estimator and the
+benchmark need) and how it is recognised. Every board list in edgec derives from it: detection,
+`predict --device`, `--target` (boards with INT8), the report's columns, the fleet's board
+groups; the JetPack lines are edgec.jetson.jetpacks.
 
 Figures from ../shared/REFERENCE.md (NVIDIA data sheets); FP32 peak is CUDA cores x 2 FLOP x the
-max GPU clock. Python 3.6 compatible.
+max GPU clock. Orin's FP16 and INT8 are the GPU's dense tensor-core peaks (NVIDIA's TOPS figures
+are sparse and count the DLAs): 2048 FP16 and 4096 INT8 operations (a multiply-add counts two)
+per SM per clock on Orin's Ampere, times the SMs and the power mode's top GPU clock; AGX Orin
+64GB then gives 85 dense INT8 TOPS, half the 170 sparse TOPS NVIDIA lists for its GPU, and Orin
+Nano 8GB 20.5, half its 40. A "super" profile is the MAXN_SUPER power mode of JetPack 6.2 on the
+same module: detection cannot see a power mode, so it reports the module's profile, and
+`--device` / `--target` name the mode. Python 3.6 compatible.
 """
-from typing import Any, Dict, List, Optional  # noqa: F401
+from typing import Any, Dict, List, Optional, Sequence  # noqa: F401
 
 
 class DeviceProfile(object):
     def __init__(self, key, name, soc, arch, compute_capability, cuda_cores, sms, tensor_cores,
                  max_gpu_clock_mhz, fp16_tflops, int8_tops, dla_cores, bandwidth_gbs, memory_gb,
                  jetpack, l4t, tensorrt, python, max_perf_mode, total_power_rail, cpu="",
-                 cpu_ghz=2.0, cpu_core="carmel"):
-        # type: (str, str, str, str, str, int, int, int, float, float, Optional[float], int, float, float, str, str, str, str, int, Optional[str], str, float, str) -> None  # noqa: E501
+                 cpu_ghz=2.0, cpu_core="carmel", modules=(), jetpack_lines=()):
+        # type: (str, str, str, str, str, int, int, int, float, float, Optional[float], int, float, float, str, str, str, str, int, Optional[str], str, float, str, Sequence[str], Sequence[str]) -> None  # noqa: E501
         self.key = key
         self.name = name
         self.soc = soc
@@ -36,7 +45,13 @@ class DeviceProfile(object):
         # The CPU that launches TensorRT's kernels: per-layer launch overhead scales with it.
         self.cpu = cpu
         self.cpu_ghz = cpu_ghz
-        self.cpu_core = cpu_core  # "a57" (Cortex-A57 class) or "carmel" (NVIDIA Carmel)
+        self.cpu_core = cpu_core  # "a57" (Cortex-A57 class), "carmel", "a78ae"
+        # Device-tree module ids that are this board (`nvidia,p3767-0003`); empty: recognised
+        # by SoC and model string (the boards of one module each).
+        self.modules = list(modules)
+        # The JetPack lines (edgec.jetson.jetpacks groups) the board runs; `jetpack`, `l4t`,
+        # `tensorrt` and `python` above are the newest line edgec's figures assume.
+        self.jetpack_lines = list(jetpack_lines)
 
     def supports(self, precision):
         # type: (str) -> bool
@@ -64,7 +79,69 @@ PROFILES = [
                   "8x Carmel @ 2.26 GHz", 2.26, "carmel"),
 ]  # type: List[DeviceProfile]
 
+
+def _orin(key, name, sms, tensor_cores, gpu_mhz, dla_cores, bandwidth_gbs, memory_gb, rail,
+          cpu, cpu_ghz, modules, max_perf_mode=0):
+    # type: (str, str, int, int, float, int, float, float, Optional[str], str, float, Sequence[str], int) -> DeviceProfile  # noqa: E501
+    """An Orin board: Ampere (compute capability 8.7), 128 CUDA cores per SM, dense tensor-core
+    peaks from the SMs and the clock, JetPack 5.1, 6.0, 6.2 and 7.2."""
+    per_sm_clock = sms * gpu_mhz * 1e6
+    return DeviceProfile(key, name, "tegra234", "Ampere", "8.7", 128 * sms, sms, tensor_cores,
+                         gpu_mhz, round(2048 * per_sm_clock / 1e12, 2),
+                         round(4096 * per_sm_clock / 1e12, 2), dla_cores, bandwidth_gbs,
+                         memory_gb, "6.2", "36.4", "10.3.0", "3.10", max_perf_mode, rail, cpu,
+                         cpu_ghz, "a78ae", modules, ("jp51", "jp60", "jp62", "jp72"))
+
+
+# Module ids: p3767-0000 Orin NX 16 GB, -0001 Orin NX 8 GB (one DLA), -0003 Orin Nano 8 GB, -0004
+# Orin Nano 4 GB, -0005 the Orin Nano developer kit's 8 GB module; p3701-0004 AGX Orin 32 GB,
+# -0005 AGX Orin 64 GB, -0000 the AGX developer kit's (REFERENCE.md section 6; jetson-stats'
+# module table; clocks from NVIDIA's nvpmodel files and `jetson_clocks --show` captures).
+PROFILES += [
+    _orin("orin-nano-4gb", "Jetson Orin Nano 4GB", 4, 16, 624.75, 0, 34.1, 4, "VDD_IN",
+          "6x Cortex-A78AE @ 1.5 GHz", 1.5, ["p3767-0004"]),
+    _orin("orin-nano", "Jetson Orin Nano 8GB", 8, 32, 624.75, 0, 68.3, 8, "VDD_IN",
+          "6x Cortex-A78AE @ 1.5 GHz", 1.5, ["p3767-0003", "p3767-0005"]),
+    _orin("orin-nano-super", "Jetson Orin Nano 8GB (MAXN_SUPER)", 8, 32, 1020.0, 0, 102.4, 8,
+          "VDD_IN", "6x Cortex-A78AE @ 1.7 GHz", 1.7, [], max_perf_mode=2),
+    _orin("orin-nx-8gb", "Jetson Orin NX 8GB", 8, 32, 765.0, 1, 102.4, 8, "VDD_IN",
+          "6x Cortex-A78AE @ 2.0 GHz", 2.0, ["p3767-0001"]),
+    _orin("orin-nx", "Jetson Orin NX 16GB", 8, 32, 918.0, 2, 102.4, 16, "VDD_IN",
+          "8x Cortex-A78AE @ 2.0 GHz", 2.0, ["p3767-0000"]),
+    _orin("orin-nx-super", "Jetson Orin NX 16GB (MAXN_SUPER)", 8, 32, 1173.0, 2, 102.4, 16,
+          "VDD_IN", "8x Cortex-A78AE @ 2.0 GHz", 2.0, []),
+    _orin("agx-orin-32gb", "Jetson AGX Orin 32GB", 14, 56, 930.0, 2, 204.8, 32, None,
+          "8x Cortex-A78AE @ 2.2 GHz", 2.2, ["p3701-0004"]),
+    # p3701-0000, the first developer kit's module, has 32 GB and the 64 GB module's compute.
+    _orin("agx-orin", "Jetson AGX Orin 64GB", 16, 64, 1300.5, 2, 204.8, 64, None,
+          "12x Cortex-A78AE @ 2.2 GHz", 2.2, ["p3701-0005", "p3701-0000"]),
+]
+
 BY_KEY = {p.key: p for p in PROFILES}
+
+
+def board_keys():
+    # type: () -> List[str]
+    """Every board's key, in table order: `predict --device` and the latency tables."""
+    return [p.key for p in PROFILES]
+
+
+def int8_board_keys():
+    # type: () -> List[str]
+    """Boards whose GPU runs INT8: the latency-aware planner's `--target` choices."""
+    return [p.key for p in PROFILES if p.supports("int8")]
+
+
+def fastest_first():
+    # type: () -> List[DeviceProfile]
+    """The boards by FP16 throughput, fastest first: the report's column order."""
+    return sorted(PROFILES, key=lambda p: -p.fp16_tflops)
+
+
+def fleet_group(key):
+    # type: (str) -> str
+    """A board's Ansible group: its key with `_` for `-` (group names must be identifiers)."""
+    return key.replace("-", "_")
 
 
 def get_profile(key):

@@ -16,7 +16,8 @@ _SWAP = re.compile(r"\bSWAP (\d+)/(\d+)MB(?: \(cached (\d+)MB\))?")
 _CPU = re.compile(r"\bCPU \[([^\]]*)\](?:@(\d+))?")
 _ENGINE = r"\b%s (\d+)%%(?:@(\[[\d,]+\]|\d+))?"
 _TEMPERATURE = re.compile(r"\b(\w+)@(-?\d+(?:\.\d+)?)C\b")
-_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*) (\d+)(mW)?/(\d+)(mW)?(?=\s|$)")
+# JetPack 7.2 (R39) adds the peak: `VDD_IN 3462mW/3522mW/3582mW` (current/average/max).
+_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]*) (\d+)(mW)?/(\d+)(mW)?(?:/\d+(?:mW)?)?(?=\s|$)")
 
 
 def _clock(text):

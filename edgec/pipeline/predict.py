@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.fileio import read_json
-from edgec.jetson.profiles import BY_KEY
+from edgec.jetson.profiles import BY_KEY, board_keys
 from edgec.latency import cost_model
 from edgec.latency import fit as latency_fit
 from edgec.latency import points
@@ -91,7 +91,7 @@ def refit(paths: Sequence[str]) -> Dict[str, Any]:
                                   + list(paths))
 
 
-DEVICES = ("nano", "tx2", "xavier-nx", "agx-xavier")
+DEVICES = tuple(board_keys())
 PRECISIONS = ("fp32", "fp16", "int8", "mix")
 
 

@@ -11,12 +11,13 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from edgec import artifacts
+from edgec.jetson.profiles import fastest_first
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_bytes, atomic_write_text, read_json
 from edgec.runtime.results import validate_result
 
 PRECISION_ORDER = ("fp32", "fp16", "mix", "int8")
-DEVICE_ORDER = ("Jetson AGX Xavier", "Jetson Xavier NX", "Jetson TX2", "Jetson Nano")
+DEVICE_ORDER = tuple(p.name for p in fastest_first())
 
 Key = Tuple[str, str, str, int]  # device, model, precision, batch
 

@@ -56,7 +56,14 @@ def board_root(root, profile):
 def test_template_is_a_valid_inventory(tmp_path):
     path = str(tmp_path / "inv.yml")
     record = inv.write_template(path)
-    assert record["board_groups"] == ["agx_xavier", "nano", "tx2", "xavier_nx"]
+    # every board of the board table, Orin's included (edgec.jetson.profiles)
+    assert record["board_groups"] == sorted(["agx_xavier", "nano", "tx2", "xavier_nx",
+                                             "orin_nano_4gb", "orin_nano", "orin_nano_super",
+                                             "orin_nx_8gb", "orin_nx", "orin_nx_super",
+                                             "agx_orin_32gb", "agx_orin"])
+    assert record["jetpack_groups"] == ["jp46", "jp51", "jp60", "jp62", "jp72"]
+    with open(path) as handle:
+        assert "jp62 (JetPack 6.2, L4T R36.4, TensorRT 10.3.0, Python 3.10)" in handle.read()
     loaded = inv.load_inventory(path)
     assert {h: (e["board"], e["jetpack"], e["mode"]) for h, e in loaded["hosts"].items()} == {
         "nano-01": ("nano", "jp46", "container"), "tx2-01": ("tx2", "jp46", "container"),

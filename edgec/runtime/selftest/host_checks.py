@@ -29,15 +29,18 @@ def check_board(ctx):
     messages = list(board["warnings"])
     details = {"board": board}  # type: Dict[str, Any]
     if profile is not None:
+        # The TensorRT of the board's own JetPack line (its L4T release) where it is known:
+        # an Orin runs JetPack 6.0 (TensorRT 8.6), 6.2 (10.3) or 7.2 (10.16).
+        jetpack = board.get("jetpack_line") or profile.jetpack
+        tensorrt = board.get("tensorrt") or profile.tensorrt
         details["profile"] = {"dla_cores": profile.dla_cores, "int8": profile.supports("int8"),
                               "compute_capability": profile.compute_capability,
-                              "jetpack": profile.jetpack, "tensorrt": profile.tensorrt}
+                              "jetpack": jetpack, "tensorrt": tensorrt}
         installed = version_tuple(ctx.tensorrt_version)
-        expected = version_tuple(profile.tensorrt)
+        expected = version_tuple(tensorrt)
         if installed and expected and installed[:2] != expected[:2]:
-            messages.append("TensorRT %s is installed; the %s profile expects %s (JetPack %s)"
-                            % (ctx.tensorrt_version, profile.name, profile.tensorrt,
-                               profile.jetpack))
+            messages.append("TensorRT %s is installed; %s on JetPack %s ships %s"
+                            % (ctx.tensorrt_version, profile.name, jetpack, tensorrt))
     return passed("%s, L4T %s, JetPack %s" % (board["name"], board["l4t"] or "unknown",
                                               board["jetpack"] or "unknown"),
                   details, messages)

@@ -168,10 +168,10 @@ def test_damaged_and_unknown_boards_give_warnings_not_crashes(tmp_path):
     assert any("L4T release unknown" in w for w in garbled["warnings"])
     empty = detect.detect_board(_tree(str(tmp_path / "b"), BOARDS[0][1], b"", ""))
     assert empty["l4t"] is None and empty["jetpack"] is None
-    orin = detect.detect_board(_tree(str(tmp_path / "c"), b"nvidia,p3737-0000\0nvidia,tegra234\0",
-                                     b"Jetson AGX Orin\0", R35))
-    assert orin["profile"] is None and orin["name"] == "unknown Jetson (tegra234)"
-    assert any("unknown Jetson" in w for w in orin["warnings"])
+    thor = detect.detect_board(_tree(str(tmp_path / "c"), b"nvidia,p3834-0008\0nvidia,tegra264\0",
+                                     b"NVIDIA Jetson AGX Thor Developer Kit\0", R35))
+    assert thor["profile"] is None and thor["name"] == "unknown Jetson (tegra264)"
+    assert any("unknown Jetson" in w for w in thor["warnings"])
     tx1 = detect.detect_board(_tree(str(tmp_path / "d"), b"nvidia,p2371-2180\0nvidia,tegra210\0",
                                     b"jetson_tx1\0", R32))
     assert tx1["profile"] is None
