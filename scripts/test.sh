@@ -5,10 +5,11 @@
 #   - tensorrt-stubs (mypy's view of the TensorRT API): pip install --no-deps, when missing;
 #   - the fleet extra (ansible-playbook): pip install, when missing;
 #   - sshd and ssh-keygen (the stand-in Jetsons of the fleet campaign test): apt-get, as root;
-#   - a Python 3.6 interpreter (the device path as on JetPack 4.6): used where installed.
+#   - Python 3.6, 3.10 and 3.12 interpreters (the device path as on JetPack 4.6, 6.x and 7.2):
+#     used where installed (pyenv's), each skipped with a line saying so where not.
 # Then: vermin (device path on Python 3.6), mypy (TensorRT code against the stubs), the
-# TensorRT code's coverage by the per-generation doubles, hadolint, the device path on a real
-# Python 3.6, and the test tiers (tests/unit, tests/e2e, tests/fleet), each timed; the times
+# TensorRT code's coverage by the per-generation doubles, hadolint, the device path on real
+# Pythons 3.6, 3.10 and 3.12, and the test tiers (tests/unit, tests/e2e, tests/fleet), each timed; the times
 # close the output, so CI's log says where its budget goes.
 #
 #   bash scripts/test.sh            # everything
@@ -89,10 +90,13 @@ trt_coverage() {
         tests/unit/runtime/test_trt_logic.py
     COVERAGE_FILE="$STUBS/.coverage" "$PYTHON" -m coverage report -m --fail-under=90
 }
-timed "TensorRT code: doubles (8.2, 8.5, 10.13, 11.4) cover >= 90%" trt_coverage
+timed "TensorRT code: doubles (8.2 to 11.4, 7 versions) cover >= 90%" trt_coverage
 
 timed "hadolint Dockerfile.l4t" hadolint Dockerfile.l4t
-timed "device path on a real Python 3.6" bash scripts/py36_device_check.sh
+# The JetPack lines' Pythons: 3.6 (JetPack 4.6), 3.10 (6.x), 3.12 (7.2).
+for version in 3.6 3.10 3.12; do
+    timed "device path on a real Python $version" bash scripts/device_path_check.sh "$version"
+done
 
 for name in unit e2e fleet; do
     timed "tests/$name" tier "$name"

@@ -70,7 +70,7 @@ import types
 from collections import namedtuple
 
 SURFACE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trt_api")
-VERSIONS = ("8.2", "8.5", "10.13", "11.4")
+VERSIONS = ("8.2", "8.5", "8.6", "10.3", "10.13", "10.16", "11.4")
 
 ENGINE_MARKER = b"edgec TensorRT test double: not an engine"
 TIMING_CACHE_MARKER = b"edgec TensorRT test double: not a timing cache"

@@ -16,6 +16,10 @@ from edgec.jetson.profiles import board_keys, fleet_group
 BOARD_GROUPS = {fleet_group(key): key for key in board_keys()}
 # JetPack group -> (image tag, the board's Python, L4T major), from the JetPack table
 JETPACK_GROUPS = {j.group: (j.image, j.interpreter, j.l4t_major) for j in JETPACKS}
+# The target Pythons of the controller edgec pins (setup.py: ansible-core 2.16; its developer
+# guide, "testing compile": targets 2.7 and 3.6 to 3.12): one controller serves every JetPack
+# line, JetPack 4.6's Python 3.6 to 7.2's 3.12. A newer ansible-core drops 3.6 targets.
+ANSIBLE_TARGET_PYTHONS = ((3, 6), (3, 12))
 MODES = ("container", "host")
 
 TEMPLATE = """\

@@ -440,3 +440,18 @@ def test_campaign_over_ssh(stand_in_fleet, tmp_path, run_cli):
     total = time.time() - started
     print("campaign: first run %.1f s, whole test %.1f s" % (first_seconds, total))
     assert total < 180
+
+
+def test_one_controller_serves_every_jetpack_line():
+    """ansible-core 2.16 (the pinned controller) runs modules on Python 3.6 to 3.12: every
+    JetPack group's interpreter is in that range, and the installed controller is a 2.16."""
+    import ansible.release
+
+    from edgec.jetson.jetpacks import JETPACKS
+
+    low, high = inv.ANSIBLE_TARGET_PYTHONS
+    for line in JETPACKS:
+        version = tuple(int(part) for part in line.python.split("."))
+        assert low <= version <= high, (line.group, line.python)
+        assert inv.JETPACK_GROUPS[line.group][1] == "/usr/bin/python" + line.python
+    assert ansible.release.__version__.startswith("2.16."), ansible.release.__version__

@@ -6,13 +6,17 @@ Run from the repository root (network access to PyPI needed; nothing is installe
     python -m tools.trt_surface --make-deltas REPO   # also rebuilds tests/trt_api/deltas.json
                                                      # from a git clone of NVIDIA/TensorRT
     python -m tools.trt_surface --check-extractor    # binary extractor vs the 10.13 stubs
+    python -m tools.trt_surface --only 10.3          # one surface read straight from its wheel
 
 What it reads, per version (the recipe is in surfaces.py):
 
 * 10.13   the `tensorrt-stubs==10.13.0.35.1` package in this interpreter's site-packages
           (pybind11-stubgen output), parsed with `ast` (stubs.py).
 * 11.4    wheel `tensorrt-cu13-bindings==11.4.0.106`.
-* 8.6     wheel `tensorrt_bindings==8.6.1`.
+* 8.6     wheel `tensorrt_bindings==8.6.1` (JetPack 6.0 ships 8.6.2), written as is and the
+          base for 8.5.
+* 10.3    wheel `tensorrt-cu12-bindings==10.3.0` (JetPack 6.1 and 6.2).
+* 10.16   wheel `tensorrt-cu12-bindings==10.16.1.11` (JetPack 7.2).
 * 8.4     wheel `nvidia-tensorrt==8.4.1.5` (~740 MB; only its tensorrt.so is read). Used as the
           base for 8.2; it is not written out itself.
 * 8.5     = the 8.6.1 wheel's surface with the differences between the binding sources of

@@ -19,6 +19,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="recompute deltas.json from this clone")
     parser.add_argument("--check-extractor", action="store_true",
                         help="compare the binary extractor on the 10.13 wheel with the 10.13 stubs")
+    parser.add_argument("--only", metavar="LABEL", action="append",
+                        choices=sorted(surfaces.DIRECT),
+                        help="write only these surfaces read straight from their wheel "
+                             "(repeatable); the others are left as they are")
     parser.add_argument("--out", default=surfaces.OUT_DIR)
     return parser.parse_args(argv)
 
@@ -32,11 +36,16 @@ def main(argv: Optional[List[str]] = None) -> None:
             for line in surfaces.extractor_differences(disassembler, tmp):
                 print(line)
             return
+        if options.only:
+            surfaces.write_direct_surfaces(options.out, disassembler, tmp, options.only)
+            return
         if options.make_deltas:
             surfaces.write_deltas(make_deltas(options.make_deltas))
         deltas = surfaces.read_deltas()
         surfaces.write_stub_surface(options.out)
         surfaces.write_wheel_surfaces(options.out, disassembler, tmp, deltas)
+        surfaces.write_direct_surfaces(options.out, disassembler, tmp,
+                                       [label for label in surfaces.DIRECT if label != "11.4"])
 
 
 if __name__ == "__main__":

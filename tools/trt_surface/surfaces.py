@@ -54,6 +54,22 @@ def write_wheel_surfaces(out_dir: str, disassembler: Any, tmp: str,
                       *derive_surface(classes, functions, attributes, delta))
 
 
+# Surfaces read straight from one wheel, by label: (version written, its file's label). JetPack
+# 6.0 ships 8.6, 6.2 10.3, 7.2 10.16.
+DIRECT = {"11.4": "11.4.0.106", "8.6": "8.6.1", "10.3": "10.3.0", "10.16": "10.16.1.11"}
+
+
+def write_direct_surfaces(out_dir: str, disassembler: Any, tmp: str, labels: List[str]) -> None:
+    """surface-<label>.json for each label of DIRECT, from its wheel alone (no deltas)."""
+    for label in labels:
+        requirement, tries = wheels.WHEELS[label]
+        wheel = wheels.download(requirement, tries, tmp)
+        classes, functions, attributes = wheels.read_wheel(wheel, disassembler)
+        write_surface(os.path.join(out_dir, "surface-%s.json" % label), DIRECT[label],
+                      WHEEL_SOURCE % os.path.basename(wheel), classes, functions, attributes)
+        os.unlink(wheel)
+
+
 def extractor_differences(disassembler: Any, tmp: str) -> List[str]:
     """What the binary extractor gets wrong on 10.13: the 10.13 wheel read as the other wheels
     are, against the 10.13 stubs (the reference)."""

@@ -25,6 +25,13 @@ WHEELS: Dict[str, Tuple[str, List[Tuple[str, str]]]] = {
     "11.4": ("tensorrt-cu13-bindings==11.4.0.106",
              [("3.12", "manylinux_2_28_x86_64"), ("3.11", "manylinux_2_28_x86_64"),
               ("3.10", "manylinux_2_28_x86_64")]),
+    # JetPack 6.2 ships 10.3, JetPack 7.2 10.16 (the x86-64 wheels have the same bindings)
+    "10.3": ("tensorrt-cu12-bindings==10.3.0",
+             [("3.10", "manylinux_2_17_x86_64"), ("3.11", "manylinux_2_17_x86_64"),
+              ("3.10", "manylinux_2_28_x86_64")]),
+    "10.16": ("tensorrt-cu12-bindings==10.16.1.11",
+              [("3.12", "manylinux_2_28_x86_64"), ("3.11", "manylinux_2_28_x86_64"),
+               ("3.10", "manylinux_2_28_x86_64")]),
     "10.13-wheel": ("tensorrt-cu12-bindings==10.13.0.35",
                     [("3.11", "manylinux_2_28_x86_64"), ("3.11", "manylinux_2_17_x86_64")]),
     "8.6": ("tensorrt_bindings==8.6.1",

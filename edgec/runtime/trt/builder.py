@@ -257,7 +257,7 @@ class CreateConfig(object):
         import tensorrt as trt
 
         dla = dla_settings(self.settings.dla_core, self.settings.precision,
-                           builder.num_DLA_cores > 0)
+                           builder.num_DLA_cores > 0, self.paths)
         if dla is None:
             return
         if dla["core"] >= builder.num_DLA_cores:

@@ -78,6 +78,9 @@ class ApiPaths(object):
         # NVIDIA's ModelOpt ONNX quantizer writes them for TensorRT; `edgec selftest` builds a
         # ConvTranspose with C_in != C_out on the device to confirm it.
         self.deconv_weight_axis = 0 if self.number[0] < 10 else 1
+        # DLA: TensorRT dropped it after 10.7 (JetPack 7.2's 10.16 has none) and 11.4.1 brings
+        # it back, for AGX Orin on JetPack 7.2.2+ (../shared/REFERENCE.md section 6).
+        self.dla = not ((10, 8, 0) <= self.number < (11, 4, 1))
 
     def calibration_cache_header(self):
         # type: () -> str
@@ -92,7 +95,7 @@ class ApiPaths(object):
         return {"version": self.version, "workspace": self.workspace,
                 "execution": self.execution, "network_flags": list(self.network_flags),
                 "strongly_typed": self.strongly_typed,
-                "engine_inspector": self.engine_inspector}
+                "engine_inspector": self.engine_inspector, "dla": self.dla}
 
 
 class BuildStrategy(object):
@@ -143,12 +146,17 @@ class BuildStrategy(object):
                 "layer_constraints": self.layer_constraints}
 
 
-def dla_settings(core, precision, soc_has_dla=True):
-    # type: (Optional[int], str, bool) -> Optional[Dict[str, Any]]
+def dla_settings(core, precision, soc_has_dla=True, paths=None):
+    # type: (Optional[int], str, bool, Optional[ApiPaths]) -> Optional[Dict[str, Any]]
     """DLA runs FP16 and INT8 only; GPU fallback is always on so unsupported layers run on the
-    GPU instead of failing the build."""
+    GPU instead of failing the build. `paths`: the installed TensorRT, which may have no DLA."""
     if core is None:
         return None
+    if paths is not None and not paths.dla:
+        raise EdgecError("--dla-core %d: TensorRT %s has no DLA support (NVIDIA removed it "
+                         "after 10.7; 11.4.1 brings it back for AGX Orin on JetPack 7.2.2+); "
+                         "build for the GPU, or on JetPack 6.x (TensorRT 10.3)"
+                         % (core, paths.version))
     if not soc_has_dla:
         raise EdgecError("--dla-core %d: this device has no DLA (only Xavier and Orin have one)"
                          % core)

@@ -74,6 +74,22 @@ def test_dla_settings():
         dla_settings(0, "fp16", soc_has_dla=False)
 
 
+@pytest.mark.parametrize("version, has_dla", [("8.2.1", True), ("8.6.2", True), ("10.3.0", True),
+                                              ("10.7.0", True), ("10.8.0", False),
+                                              ("10.16.1", False), ("11.4.0", False),
+                                              ("11.4.1", True)])
+def test_dla_by_tensorrt_version(version, has_dla):
+    """No DLA from 10.8 until 11.4.1: JetPack 7.2's TensorRT 10.16 refuses --dla-core by name;
+    JetPack 6.2's 10.3 keeps it."""
+    paths = ApiPaths(version)
+    assert paths.dla is has_dla and paths.to_dict()["dla"] is has_dla
+    if has_dla:
+        assert dla_settings(0, "int8", paths=paths) == {"core": 0, "gpu_fallback": True}
+    else:
+        with pytest.raises(EdgecError, match="TensorRT %s has no DLA" % version):
+            dla_settings(0, "int8", paths=paths)
+
+
 def test_engine_settings_and_batch_range():
     assert parse_batch_range("4") == (4, 4, 4)
     assert parse_batch_range("1:4:8") == (1, 4, 8)

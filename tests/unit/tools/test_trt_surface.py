@@ -520,3 +520,13 @@ def test_interpreted_module_init_registers_classes_methods_and_enum_values():
         "ILogger.Severity": {"enum_members": ["UNSET", "ERROR", "VERBOSE"],
                              "enum_values": {"UNSET": -1, "ERROR": 1, "VERBOSE": 4}}}
     assert functions == {}
+
+
+def test_only_takes_the_surfaces_read_straight_from_a_wheel():
+    from tools.trt_surface.__main__ import parse_args
+    from tools.trt_surface.surfaces import DIRECT
+
+    assert parse_args(["--only", "10.3", "--only", "10.16"]).only == ["10.3", "10.16"]
+    assert set(DIRECT) == {"8.6", "10.3", "10.16", "11.4"}
+    with pytest.raises(SystemExit):  # 8.5 is derived with deltas, not read from one wheel
+        parse_args(["--only", "8.5"])
