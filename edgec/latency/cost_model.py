@@ -6,7 +6,8 @@ Per layer l at precision p on device d:
     memory time  = (weights + input and output activations at p's width)
                    / (bandwidth of d * memory efficiency)
     time         = max(compute time, memory time) + launch overhead of d
-    launch overhead of d = overhead_us_ghz * (a57_factor on Cortex-A57 CPUs) / CPU GHz of d
+    launch overhead of d = overhead_us_ghz * (a57_factor on Cortex-A57 CPUs, a78ae_factor on
+                           Orin's Cortex-A78AE) / CPU GHz of d
 and the engine's latency is the sum over layers, times a per-board scale that is 1 for a board
 without measurements of its own. Every other parameter is shared by all boards: the efficiency
 of each precision class (FP32 and FP16 on CUDA cores for Maxwell/Pascal, FP16 and INT8 on
@@ -34,7 +35,9 @@ CLASSES = ("fp32", "fp16_cuda", "fp16_tensor", "int8")
 # Where a class has no data in a fit, it borrows its neighbour's fitted efficiency (and says so).
 BORROW = {"fp32": "fp16_cuda", "fp16_cuda": "fp32", "fp16_tensor": "int8", "int8": "fp16_tensor"}
 DEFAULTS = {"efficiency": 0.4, "memory_efficiency": 0.6, "overhead_us_ghz": 40.0,
-            "a57_factor": 1.5, "timing_ms": 0.1}
+            "a57_factor": 1.5, "a78ae_factor": 1.0, "timing_ms": 0.1}
+# The CPU classes whose launch overhead per GHz is fitted apart from Carmel's (the reference).
+CPU_FACTORS = {"a57": "a57_factor", "a78ae": "a78ae_factor"}
 NO_CALL_OVERHEAD = ("layer_profile",)  # per-layer times: no call around them
 
 
@@ -80,7 +83,8 @@ def cpu_factor(params, key):
     # type: (Dict[str, Any], str) -> float
     """How much slower device `key`'s CPU launches work than a 1 GHz Carmel core."""
     profile = BY_KEY[key]
-    return (params["a57_factor"] if profile.cpu_core == "a57" else 1.0) / profile.cpu_ghz
+    name = CPU_FACTORS.get(profile.cpu_core)
+    return (params.get(name, 1.0) if name else 1.0) / profile.cpu_ghz
 
 
 def overhead_us(params, key):

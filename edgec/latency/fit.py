@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Optional, Sequence  # noqa: F401  (type comm
 
 from edgec.artifacts import LATENCY_FIT_FORMAT
 from edgec.jetson.profiles import BY_KEY, PROFILES, DeviceProfile  # noqa: F401
-from edgec.latency.cost_model import (BYTES, CLASSES, DEFAULTS, NO_CALL_OVERHEAD, RESERVED_MIB,
+from edgec.latency.cost_model import (BYTES, CLASSES, CPU_FACTORS, DEFAULTS, NO_CALL_OVERHEAD,
+                                      RESERVED_MIB,
                                       board_scale, cpu_factor, efficiency, numel, overhead_us,
                                       peak_ops, precision_class)
 
@@ -32,9 +33,9 @@ def _names(points):
     # type: (List[Dict[str, Any]]) -> List[str]
     names = ["efficiency:" + c for c in _classes_of(points)]
     names += ["memory_efficiency", "overhead_us_ghz"]
-    if any(BY_KEY[p["device"]].cpu_core == "a57" for p in points) and \
-            any(BY_KEY[p["device"]].cpu_core != "a57" for p in points):
-        names.append("a57_factor")
+    cores = set(BY_KEY[p["device"]].cpu_core for p in points)
+    if "carmel" in cores:  # a factor relative to Carmel needs Carmel's points too
+        names += [CPU_FACTORS[core] for core in sorted(cores) if core in CPU_FACTORS]
     names += ["timing_ms:" + t for t in sorted(set(p.get("timing") or "paper" for p in points))
               if t not in NO_CALL_OVERHEAD]
     names += ["board_scale:" + k for k in sorted(set(p["device"] for p in points))]
@@ -45,6 +46,7 @@ def _params_from(names, values):
     # type: (List[str], Sequence[float]) -> Dict[str, Any]
     params = {"efficiency": {}, "memory_efficiency": DEFAULTS["memory_efficiency"],
               "overhead_us_ghz": DEFAULTS["overhead_us_ghz"], "a57_factor": 1.0,
+              "a78ae_factor": 1.0,
               "timing_ms": {}, "board_scale": {}}  # type: Dict[str, Any]
     for name, value in zip(names, values):
         if ":" in name:

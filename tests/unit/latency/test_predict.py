@@ -28,7 +28,7 @@ def test_leave_one_board_out_error_of_the_shipped_fit(shipped_points):
               % (key, row["points"], row["median_abs_percent"], row["worst_abs_percent"]))
     shipped = cost_model.load_params()
     boards = set(p["device"] for p in shipped_points)
-    assert boards == {"nano", "tx2", "xavier-nx", "agx-xavier"}
+    assert boards == {"nano", "tx2", "xavier-nx", "agx-xavier", "agx-orin", "orin-nx"}
     assert lobo["summary"]["points"] == len(shipped_points) > 60
     assert lobo["summary"]["median_abs_percent"] == pytest.approx(
         shipped["leave_one_board_out"]["summary"]["median_abs_percent"], rel=0.02)
@@ -117,8 +117,14 @@ def test_refit_from_a_jetson_result(run_cli, tmp_path):
     assert report["rows"][0]["measured_board"] is True
     before = json.loads(run_cli("predict", "lite-wav2lip", "--device", "xavier-nx",
                                 "--precision", "fp16", "--json").output)["rows"][0]
-    # The measurement pulls the prediction towards it (1.30 ms, above the shipped estimate).
-    assert before["latency_ms"] < report["rows"][0]["latency_ms"] < 1.30
+    # One result of a timing source the shipped data lacks (edgec bench) is explained by that
+    # source's per-call overhead, fitted apart: the engine prediction stays where the shipped
+    # data puts it (it used to move by 1e-7 ms either way, optimizer noise), and the refitted
+    # parameters carry the source.
+    assert report["rows"][0]["latency_ms"] == pytest.approx(before["latency_ms"], rel=0.01)
+    assert before["latency_ms"] < 1.30
+    fitted = json.loads(saved.read_text())["params"]["timing_ms"]
+    assert "edgec" in fitted and fitted["edgec"] > 0.5  # most of the 1.30 ms is the call
     again = run_cli("predict", "lite-wav2lip", "--device", "xavier-nx", "--precision", "fp16",
                     "--params", saved, "--json")
     assert json.loads(again.output)["rows"][0]["latency_ms"] == pytest.approx(
