@@ -477,14 +477,13 @@ def peer_layer_rows(bench, specs, modelopt_row, calib_seconds):
 def mix_row(bench, runner_dir, source, ranges_path, store_path, calib, budget, eval_samples,
             reuse, calib_seconds):
     from edgec.pipeline.cache import StageRunner
-    from edgec.pipeline.stages import CalibratedModel, stage_quantize, stage_sweep
-    from edgec.quant.quality.budget import Budget
+    from edgec.pipeline.stages import CalibratedModel, check_sweep, stage_quantize, stage_sweep
     from edgec.settings import SweepSettings
 
     runner = StageRunner(runner_dir, force=not reuse)
     model = CalibratedModel(bench.onnx_path, store_path, {}, ranges_path, calib.holdout)
     sweep = SweepSettings(budget, eval_samples)
-    Budget.parse(sweep.budget_text)
+    check_sweep(sweep)
     plan_path = stage_sweep(runner, source, model, sweep, progress=False)
     report = stage_quantize(runner, source, model, "mix", plan_path, eval_samples,
                             progress=False)

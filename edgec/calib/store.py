@@ -186,10 +186,3 @@ class SampleStore(object):
         indices = np.arange(self.count) if indices is None else np.asarray(indices)
         for start in range(0, len(indices), batch_size):
             yield self.get(indices[start:start + batch_size])
-
-    def split(self, holdout_fraction: float, seed: int):
-        """(calibration indices, held-out indices): a deterministic split."""
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(self.count)
-        n_hold = int(round(self.count * holdout_fraction))
-        return np.sort(order[n_hold:]), np.sort(order[:n_hold])

@@ -62,10 +62,9 @@ def build(source, samples, calib, sweep, bundle_path, out_dir, engine, progress,
             calib.holdout = DEMO_HOLDOUT
     if sweep.budget is None:
         sweep.budget = DEMO_BUDGET if demo else settings.DEFAULT_BUDGET
-    from edgec.quant.quality.budget import Budget
+    from edgec.pipeline.stages import check_sweep
 
-    Budget.parse(sweep.budget_text)
-    sweep.check_target()
+    check_sweep(sweep)
     summary = run_build(source, samples, calib, sweep, engine, out_dir, say, progress, demo)
     if as_json:
         emit_json(summary)

@@ -40,11 +40,6 @@ class JetPack(object):
         # type: () -> str
         return self.l4t.split(".")[0]
 
-    def tensorrt_major_minor(self):
-        # type: () -> Tuple[int, int]
-        major, minor = self.tensorrt.split(".")[:2]
-        return int(major), int(minor)
-
 
 JETPACKS = [
     JetPack("jp46", "4.6", "32.7", "8.2.1", "10.2", "3.6", "18.04",
@@ -66,8 +61,6 @@ JETPACKS = [
     JetPack("jp72", "7.2", "39.2", "10.16", "13.2", "3.12", "24.04", None,
             [("39.0.0", "7.2 EA"), ("39.2.0", "7.2"), ("39.2.1", "7.2.1")]),
 ]  # type: List[JetPack]
-
-BY_GROUP = {j.group: j for j in JETPACKS}
 
 
 def _matches(l4t, prefix):

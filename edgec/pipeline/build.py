@@ -1,7 +1,7 @@
 """`edgec build`: every stage from checkpoint to bundle, cached, in one output folder."""
 import json
 import os
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Tuple
 
 from edgec import artifacts
 from edgec.fingerprints import file_key, folder_key
@@ -81,7 +81,7 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
     stages = 4 + (2 + len(quantized) + (precision == "mix") if quantized else 0)
     runner = StageRunner(out_dir, total_stages=stages, report=say)
     reports = {}  # type: Dict[str, Dict[str, object]]
-    store = None
+    store = model = None
     if precision == "fp32":
         from edgec.quant.quality.compare import SKIPPED
 
@@ -109,7 +109,7 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
                              "samples": folder_key(store) if store else None,
                              "holdout": calib.holdout, "seed": samples.seed,
                              "count": REFERENCE_SAMPLES},
-               [reference_path], lambda: write_reference(out_dir, store, calib.holdout,
+               [reference_path], lambda: write_reference(out_dir, model and model.splits,
                                                          samples.seed))
     bundle_path = os.path.join(out_dir, artifacts.BUNDLE_TAR)
     runner.run("pack", {"files": _bundle_inputs(out_dir)}, [bundle_path],
@@ -194,19 +194,17 @@ def plan_test_notes(plan_path: str) -> List[str]:
            if meta.get("metrics", {}).get("psnr_db") is not None else "non-finite")]
 
 
-def write_reference(out_dir: str, store_path: Optional[str], holdout: float, seed: int) -> None:
-    """reference.npz: FP32 ONNX Runtime outputs on a few samples of the test split (uniform
-    random inputs when no samples exist), so the device can check its engine with
-    `edgec bench ENGINE --reference reference.npz`."""
-    from edgec.calib.store import SampleStore
-    from edgec.quant.quality.splits import TEST, split_indices
+def write_reference(out_dir: str, splits, seed: int) -> None:
+    """reference.npz: FP32 ONNX Runtime outputs on a few samples of the test split of `splits`
+    (uniform random inputs when there are no samples: None), so the device can check its
+    engine with `edgec bench ENGINE --reference reference.npz`."""
+    from edgec.quant.quality.splits import TEST
     from edgec.runtime.bench import random_inputs, save_reference
     from edgec.runtime.ort_backend import OnnxRuntimeRunner
 
     with OnnxRuntimeRunner(os.path.join(out_dir, artifacts.MODEL_ONNX)) as runner:
-        if store_path:
-            samples = SampleStore(store_path)
-            inputs = samples.get(split_indices(samples, holdout, TEST, REFERENCE_SAMPLES))
+        if splits is not None:
+            inputs = splits.store.get(splits.indices(TEST, REFERENCE_SAMPLES))
             inputs = {k: v.astype("float32") for k, v in inputs.items()}
         else:
             inputs = random_inputs(runner.inputs(), REFERENCE_SAMPLES, seed)

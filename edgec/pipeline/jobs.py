@@ -8,9 +8,8 @@ from typing import Any, Dict, Optional
 from edgec import artifacts
 from edgec.errors import EdgecError
 from edgec.pipeline.cache import StageRunner
-from edgec.pipeline.stages import (calibrated_model, stage_compare, stage_export, stage_quantize,
-                                   stage_sweep)
-from edgec.quant.quality.budget import Budget
+from edgec.pipeline.stages import (calibrated_model, check_sweep, stage_compare, stage_export,
+                                   stage_quantize, stage_sweep)
 from edgec.settings import CalibrationSettings, ModelSource, SampleSettings, SweepSettings
 
 
@@ -52,8 +51,7 @@ def run_quantize(source: ModelSource, samples: SampleSettings, calib: Calibratio
 def run_sweep(source: ModelSource, samples: SampleSettings, calib: CalibrationSettings,
               sweep: SweepSettings, out_dir: str, ranges_path: Optional[str] = None,
               progress: bool = True) -> Dict[str, Any]:
-    Budget.parse(sweep.budget_text)
-    sweep.check_target()
+    check_sweep(sweep)
     runner = StageRunner(out_dir)
     model = calibrated_model(runner, source, samples, calib, progress, ranges_path)
     try:

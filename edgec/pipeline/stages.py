@@ -88,8 +88,9 @@ def _samples_key(store_path: str) -> str:
 
 def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str,
                     calib: CalibrationSettings, progress: bool = True,
-                    source: Optional[ModelSource] = None) -> str:
-    """`source`: the PyTorch model, for the output method (its weights join the key)."""
+                    source: Optional[ModelSource] = None, splits=None) -> str:
+    """`source`: the PyTorch model, for the output method (its weights join the key).
+    `splits`: the store's splits where the caller has made them (CalibratedModel.splits)."""
     out = runner.out_dir
     ranges = os.path.join(out, artifacts.RANGES_JSON)
     key = dict(calib.key(), onnx=file_key(onnx_path), samples=_samples_key(store_path))
@@ -108,7 +109,8 @@ def stage_calibrate(runner: StageRunner, onnx_path: str, store_path: str,
         if output_method and entry is not None:
             search = functools.partial(output_thresholds, entry=entry,
                                        checkpoint=source.checkpoint)
-        calibrate(onnx_path, sample_splits(store_path, calib.holdout), out, settings=calib,
+        calibrate(onnx_path, splits or sample_splits(store_path, calib.holdout), out,
+                  settings=calib,
                   progress=progress, output_search=search, entry=entry,
                   checkpoint=source.checkpoint if entry is not None else None)
     runner.run("calibrate", key, [ranges, os.path.join(out, artifacts.CALIB_CACHE)], work)
@@ -157,16 +159,17 @@ def calibrated_model(runner: StageRunner, source: ModelSource, samples: SampleSe
     samples.require_data()
     onnx_file = stage_export(runner, source)
     store, summary = stage_samples(runner, source, onnx_file, samples, progress)
+    model = CalibratedModel(onnx_file, store, summary,
+                            os.path.join(runner.out_dir, artifacts.RANGES_JSON), calib.holdout)
     if ranges_path:
         from edgec.quant.calibration.calibrate import load_ranges
 
         load_ranges(ranges_path)  # a clear error for a file that is not a ranges file
-        target = os.path.join(runner.out_dir, artifacts.RANGES_JSON)
-        if os.path.abspath(ranges_path) != os.path.abspath(target):
-            shutil.copyfile(ranges_path, target)
-        return CalibratedModel(onnx_file, store, summary, target, calib.holdout)
-    ranges = stage_calibrate(runner, onnx_file, store, calib, progress, source)
-    return CalibratedModel(onnx_file, store, summary, ranges, calib.holdout)
+        if os.path.abspath(ranges_path) != os.path.abspath(model.ranges):
+            shutil.copyfile(ranges_path, model.ranges)
+        return model
+    stage_calibrate(runner, onnx_file, store, calib, progress, source, model.splits)
+    return model
 
 
 def stage_quantize(runner: StageRunner, source: ModelSource, model: CalibratedModel,
@@ -190,6 +193,15 @@ def stage_quantize(runner: StageRunner, source: ModelSource, model: CalibratedMo
     merge_quality(out)
     with open(report_path) as handle:
         return json.load(handle)
+
+
+def check_sweep(sweep: SweepSettings) -> None:
+    """A malformed budget, --profile without --target or a bad profile refused before any
+    work is done (the budget's grammar is quant's, so the settings do not parse it)."""
+    from edgec.quant.quality.budget import Budget
+
+    Budget.parse(sweep.budget_text)
+    sweep.check_target()
 
 
 def stage_sweep(runner: StageRunner, source: ModelSource, model: CalibratedModel,

@@ -13,7 +13,7 @@ from edgec.fileio import atomic_write_json, sha256_file
 from edgec.quant.calibration.ort_observer import HIST_BINS, ActivationObserver
 from edgec.quant.calibration.thresholds import (METHODS, STATISTIC_METHODS, scale_from_threshold,
                                                 thresholds)
-from edgec.quant.quality.splits import CALIBRATION, SPLIT_SEED, SPLITS, SampleSplits, split_all
+from edgec.quant.quality.splits import CALIBRATION, SPLIT_SEED, SampleSplits
 from edgec.settings import CalibrationSettings
 from edgec.versions import library_versions
 
@@ -87,8 +87,7 @@ def calibrate(onnx_path: str, splits: SampleSplits, out_dir: str, *,
         "samples": {"store": os.path.basename(os.path.normpath(store.path)),
                     "count": store.count, "calibration": len(calib_idx),
                     "held_out": store.count - len(calib_idx),
-                    "splits": {name: len(split_all(store.count, holdout)[name])
-                               for name in SPLITS},
+                    "splits": splits.sizes(),
                     "holdout_fraction": holdout,
                     "split_seed": SPLIT_SEED, "sha256": store.manifest.get("sha256"),
                     "sampling_seed": store.manifest.get("seed"),

@@ -49,13 +49,17 @@ class SampleSplits(object):
             raise ValueError("unknown split %r" % split)
         indices = self._indices[split]
         if len(indices) == 0:
-            sizes = {name: len(ix) for name, ix in self._indices.items()}
+            sizes = self.sizes()
             raise EdgecError("sample store %s has %d samples: --holdout %g leaves %s; the %s "
                              "split needs at least one sample: sample more (-n) or hold out "
                              "more" % (self.store.path, self.store.count, self.holdout,
                                        ", ".join("%d for %s" % (sizes[s], s) for s in SPLITS),
                                        split))
         return indices if limit is None else indices[:limit]
+
+    def sizes(self) -> Dict[str, int]:
+        """Samples per split, for the records."""
+        return {name: len(self._indices[name]) for name in SPLITS}
 
     def describe(self, split: str, indices) -> Dict[str, object]:
         """How a figure's samples were chosen, for the JSON records."""
