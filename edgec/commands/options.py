@@ -222,7 +222,8 @@ ENGINE = OptionGroup("engine", _engine_settings, [
         help="TensorRT timing cache file: read when present, updated after the build "
              "(reuse it across builds on the same device)."),
     Opt("--dla-core", type=int, default=None,
-        help="Run on this DLA core (Xavier), falling back to the GPU per layer."),
+        help="Run on this DLA core (Xavier, AGX Orin, Orin NX; not on TensorRT 10.8 to "
+             "11.4.0), falling back to the GPU per layer."),
     Opt("--batch-range", default="1", show_default=True, metavar="N|MIN:OPT:MAX",
         help="Batch sizes the engine accepts (its optimization profile)."),
     Opt("--allow-unmapped-layers", is_flag=True,

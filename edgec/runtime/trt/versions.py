@@ -158,8 +158,8 @@ def dla_settings(core, precision, soc_has_dla=True, paths=None):
                          "build for the GPU, or on JetPack 6.x (TensorRT 10.3)"
                          % (core, paths.version))
     if not soc_has_dla:
-        raise EdgecError("--dla-core %d: this device has no DLA (only Xavier and Orin have one)"
-                         % core)
+        raise EdgecError("--dla-core %d: this device has no DLA (Xavier, AGX Orin and Orin NX "
+                         "have one; Nano, TX2 and Orin Nano none)" % core)
     if precision == "fp32":
         raise EdgecError("--dla-core needs --precision fp16, int8 or mix: the DLA has no FP32")
     if core < 0:
