@@ -136,6 +136,28 @@ def read_plan_record(path, precisions=LAYER_PRECISIONS):
     return plan
 
 
+PLAN_DEVICES = ("gpu", "dla")  # what plan.json's optional "devices" may give one layer
+
+
+def read_plan_devices(path):
+    # type: (str) -> Dict[str, str]
+    """{layer: "gpu" | "dla"} from plan.json's "devices" (a latency-aware plan for a board with a
+    DLA), {} when it has none; a device other than those, or a layer the plan does not name,
+    is an EdgecError naming the file."""
+    plan = read_plan_record(path)
+    devices = plan.get("devices") or {}
+    if not isinstance(devices, dict):
+        raise EdgecError("plan %s: 'devices' must map layers to gpu or dla" % path)
+    bad = sorted(n for n, d in devices.items() if d not in PLAN_DEVICES)
+    unknown = sorted(n for n in devices if n not in plan["precisions"])
+    if bad or unknown:
+        raise EdgecError("plan %s: %s" % (path, "; ".join(
+            (["layers %s have a device other than gpu/dla" % bad[:5]] if bad else [])
+            + (["devices names layers %s that have no precision" % unknown[:5]]
+               if unknown else []))))
+    return dict(devices)
+
+
 def read_plan(path, precisions=LAYER_PRECISIONS):
     # type: (str, Sequence[str]) -> Dict[str, str]
     """{layer (ONNX node name): precision} from plan.json, checked as read_plan_record does."""

@@ -8,6 +8,7 @@ rather than loose parameters, so adding an option touches its group, its object 
 Standard library only and Python 3.6 compatible: `edgec build --bundle` parses the same
 command line on a Jetson.
 """
+import os
 from typing import Any, Callable, Dict, List, Optional, Sequence  # noqa: F401
 
 from edgec.errors import EdgecError
@@ -21,6 +22,10 @@ DEFAULT_SWEEP_BATCH = 32
 # Samples the sweep's descriptive configurations are measured on (edgec.quant.search.sweep).
 DEFAULT_DESCRIBE_SAMPLES = 1024
 DEFAULT_BUDGET = "psnr>=40"
+# The shipped latency estimator (edgec.latency.cost_model reads it): a plan chosen for a --target
+# depends on it, so the sweep's cache key carries its hash.
+LATENCY_FIT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                                "latency_fit.json")
 # How activation thresholds are chosen: from each tensor's statistics
 # (edgec.quant.calibration.thresholds), or
 # by the model's output error (edgec.quant.search.output_thresholds; needs the PyTorch model).
@@ -163,10 +168,13 @@ class SweepSettings(object):
 
     def __init__(self, budget=DEFAULT_BUDGET, eval_samples=DEFAULT_EVAL_SAMPLES,
                  batch_size=DEFAULT_SWEEP_BATCH, device="auto", resume=False, target=None,
-                 profiles=(), describe_samples=DEFAULT_DESCRIBE_SAMPLES):
-        # type: (Optional[str], int, int, str, bool, Optional[str], Sequence[str], int) -> None
+                 profiles=(), describe_samples=DEFAULT_DESCRIBE_SAMPLES, dla=False):
+        # type: (Optional[str], int, int, str, bool, Optional[str], Sequence[str], int, bool) -> None  # noqa: E501
         self.budget = budget
         self.target = target  # a Jetson key: the plan minimises its predicted latency
+        # With the target's DLA: the plan minimises the frame interval of GPU and DLA working
+        # on consecutive frames, and places layers (edgec.quant.search.placement).
+        self.dla = dla
         self.profiles = list(profiles)  # profile.json files of that Jetson
         self.eval_samples = eval_samples
         # Configurations that decide no plan (each layer alone INT8, the boundaries) are
@@ -191,7 +199,10 @@ class SweepSettings(object):
                "batch_size": self.batch_size,
                "describe_samples": self.describe_samples}  # type: Dict[str, Any]
         if self.target:
-            key.update(target=self.target, profiles=[sha256_file(p) for p in self.profiles])
+            key.update(target=self.target, profiles=[sha256_file(p) for p in self.profiles],
+                       latency_fit=sha256_file(LATENCY_FIT_FILE))
+        if self.dla:
+            key["dla"] = True
         return key
 
     def check_target(self):
@@ -202,6 +213,15 @@ class SweepSettings(object):
 
         if self.profiles and not self.target:
             raise EdgecError("--profile needs --target (the Jetson the profile was measured on)")
+        if self.dla:
+            from edgec.jetson.profiles import BY_KEY
+
+            if not self.target:
+                raise EdgecError("--dla needs --target: the Jetson whose DLA the plan uses")
+            if not BY_KEY[self.target].dla_cores:
+                raise EdgecError("--dla: %s has no DLA (Xavier, AGX Orin and Orin NX have one; "
+                                 "Orin Nano none); drop --dla to plan for its GPU"
+                                 % BY_KEY[self.target].name)
         for path in self.profiles:
             read_profile(path)
         return self

@@ -98,6 +98,9 @@ SCENARIO_DEFAULTS = {
     "max_calibration_batches": 16,
     # Overrides trt.__version__ (default: the surface's version, e.g. "10.13.0.35").
     "version_string": None,
+    # Network layer names IBuilderConfig.can_run_on_DLA answers False for (others: True, as
+    # the test's network is its structure; a double decides nothing about real DLA support).
+    "dla_refused_layers": (),
 }
 
 # Dunders that implement Python protocols: defined only where the double models them, and not
@@ -1009,6 +1012,9 @@ class _BuilderConfig(object):
 
     def get_flag(self, flag):
         return flag in self._trt.flags
+
+    def can_run_on_DLA(self, layer):
+        return layer.name not in _world(self).scenario["dla_refused_layers"]
 
     def set_memory_pool_limit(self, pool, pool_size):
         self._trt.pools[pool] = pool_size

@@ -105,3 +105,12 @@ def _print_engine(sidecar, out_dir):
     if unmapped:
         click.echo("warning: plan layers without a TensorRT layer (left to the builder): %s"
                    % ", ".join(unmapped), err=True)
+    placement = layers.get("placement")
+    if placement and placement["followed"]:
+        click.echo("DLA core %d: %d plan layers placed as planned (%s)"
+                   % (placement["dla_core"], len(placement["placed"]),
+                      ", ".join(sorted(placement["placed"]))))
+    elif placement:
+        click.echo("warning: %s (%d layers: %s)"
+                   % (placement["why"], len(placement["planned_dla_layers"]),
+                      ", ".join(placement["planned_dla_layers"])), err=True)

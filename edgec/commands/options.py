@@ -201,6 +201,11 @@ SWEEP = OptionGroup("sweep", lambda **v: edgec_settings.SweepSettings(**v), [
     Opt("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False),
         help="profile.json of `edgec bench --profile` on the --target board (repeat: e.g. "
              "its FP16 and its INT8 engine): measured layer times replace predicted ones."),
+    Opt("--dla", is_flag=True,
+        help="Plan for the --target's GPU and DLA together: the plan minimises the frame "
+             "interval when consecutive frames overlap on the two (latency breaks ties) and "
+             "says GPU or DLA per layer; `edgec build --dla-core N` follows it. Boards with "
+             "a DLA: Xavier, AGX Orin, Orin NX."),
 ])
 
 

@@ -65,11 +65,25 @@ def _print_latency(latency, selection):
              listed(mac_plan["fp16_layers"])],
             ["all FP16", latency["all_fp16"]["predicted_ms"], 0, "all"],
             ["all INT8", latency["all_int8"]["predicted_ms"], 0, "-"]]
-    click.echo("predicted latency on %s (batch 1; %s):"
-               % (latency["target"], "profiles " + ", ".join(latency["profiles"])
+    dla = latency["plan"].get("interval_ms") is not None  # --dla: each plan placed on GPU+DLA
+    click.echo("predicted latency on %s%s (batch 1; %s):"
+               % (latency["target"], ", each plan with its best GPU/DLA placement" if dla else "",
+                  "profiles " + ", ".join(latency["profiles"])
                   if latency["profiles"] else "the shipped estimator, no profile"))
-    click.echo(format_table(["plan", "ms", "boundaries", "FP16 layers"],
-                            [[r[0], "%.3f" % r[1], str(r[2]), r[3]] for r in rows]))
+    if dla:
+        described = [latency["plan"], mac_plan, latency["all_fp16"], latency["all_int8"]]
+        click.echo(format_table(
+            ["plan", "one frame ms", "frame interval ms", "DLA layers", "boundaries",
+             "FP16 layers"],
+            [[r[0], "%.3f" % r[1], "%.3f" % d["interval_ms"], str(d["dla_layers"]), str(r[2]),
+              r[3]] for r, d in zip(rows, described)]))
+    else:
+        click.echo(format_table(["plan", "ms", "boundaries", "FP16 layers"],
+                                [[r[0], "%.3f" % r[1], str(r[2]), r[3]] for r in rows]))
     if latency["int8_not_faster"]:
         click.echo("INT8 not faster than FP16 on %s for: %s"
                    % (latency["target"], ", ".join(latency["int8_not_faster"])))
+    if latency.get("placement"):
+        from edgec.quant.search.placement import placement_text
+
+        click.echo(placement_text(latency["placement"]))

@@ -72,3 +72,41 @@ def read_clock_state():
             "clocks": parse_jetson_clocks(clocks_text) if clocks_text else None,
             "tools": {"nvpmodel": mode_text is not None,
                       "jetson_clocks": clocks_text is not None}}
+
+
+# The GPU's devfreq node under /sys/class/devfreq: `57000000.gpu` (Nano), `17000000.gp10b` (TX2),
+# `17000000.gv11b` (Xavier), `17000000.ga10b` or `17000000.gpu` (Orin, R35/R36/R39), as
+# jetson-stats finds it. tegrastats on R36 and R39 prints `GR3D_FREQ 12%` with no clock, so the
+# clock is read here instead (cur_freq in Hz; world-readable, no root needed).
+GPU_DEVFREQ_NAMES = ("gpu", "gp10b", "gv11b", "ga10b", "gb10b")
+
+
+def gpu_devfreq_path(root="/"):
+    # type: (str) -> Optional[str]
+    """The GPU's devfreq `cur_freq` file under `root` (a Jetson's /, or a fixture tree), or
+    None where there is none (not a Jetson, or sysfs not mounted in a container)."""
+    import os
+
+    base = os.path.join(root, "sys", "class", "devfreq")
+    try:
+        names = sorted(os.listdir(base))
+    except OSError:
+        return None
+    for name in names:
+        if name.split(".")[-1] in GPU_DEVFREQ_NAMES:
+            path = os.path.join(base, name, "cur_freq")
+            if os.path.isfile(path):
+                return path
+    return None
+
+
+def read_gpu_mhz(path):
+    # type: (Optional[str]) -> Optional[float]
+    """The GPU clock in MHz from a devfreq `cur_freq` file (Hz); None when unreadable."""
+    if not path:
+        return None
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip()) / 1e6
+    except (OSError, ValueError):
+        return None

@@ -9,6 +9,7 @@ import threading
 from typing import Any, Dict, List, Optional  # noqa: F401
 
 from edgec.errors import EdgecError
+from edgec.jetson.clocks import gpu_devfreq_path, read_gpu_mhz
 from edgec.jetson.tegrastats import parse_line, summarize
 
 
@@ -17,10 +18,13 @@ class TegrastatsSampler(object):
 
     source = "tegrastats"
 
-    def __init__(self, interval_ms=100, command="tegrastats"):
-        # type: (int, str) -> None
+    def __init__(self, interval_ms=100, command="tegrastats", gpu_clock_file=None):
+        # type: (int, str, Optional[str]) -> None
         self.interval_ms = interval_ms
         self.command = command
+        # sysfs GPU clock (clocks.gpu_devfreq_path): read with each line whose GR3D_FREQ has no
+        # clock (tegrastats on R36/R39, and on older releases without root).
+        self.gpu_clock_file = gpu_clock_file
         self.samples = []  # type: List[Dict[str, Any]]
         self.unparsed = 0
         self._process = None  # type: Any
@@ -46,8 +50,12 @@ class TegrastatsSampler(object):
             sample = parse_line(line)
             if sample is None:
                 self.unparsed += 1
-            else:
-                self.samples.append(sample)
+                continue
+            gr3d = sample["gr3d"]
+            if gr3d is not None and gr3d["mhz"] is None and self.gpu_clock_file:
+                gr3d["mhz"] = read_gpu_mhz(self.gpu_clock_file)
+                gr3d["mhz_source"] = "sysfs"
+            self.samples.append(sample)
 
     def stop(self):
         # type: () -> List[Dict[str, Any]]
@@ -112,12 +120,12 @@ class JtopSampler(object):
         return list(self.samples)
 
 
-def make_sampler(interval_ms=100):
-    # type: (int) -> Any
+def make_sampler(interval_ms=100, jetson_root="/"):
+    # type: (int, str) -> Any
     try:
         import jtop  # noqa: F401
     except ImportError:
-        return TegrastatsSampler(interval_ms)
+        return TegrastatsSampler(interval_ms, gpu_clock_file=gpu_devfreq_path(jetson_root))
     return JtopSampler(interval_ms)
 
 
@@ -134,7 +142,7 @@ def power_summary(samples, runs, batch, measured_seconds, total_rail=None, locke
         summary["energy_per_run_mj"] = summary["energy_per_frame_mj"] = None
     low, high = summary["gpu_mhz_min"], summary["gpu_mhz_max"]
     if low is None:
-        summary["gpu_clock_dropped"] = None  # tegrastats not run as root: no GR3D clock
+        summary["gpu_clock_dropped"] = None  # no GR3D clock in tegrastats, none in sysfs
     else:
         reference = locked_gpu_mhz or high
         summary["gpu_clock_dropped"] = bool(low < 0.97 * reference)

@@ -21,16 +21,16 @@ latencies (edgec/data/latency_data.json) and published TensorRT latencies of sta
 (edgec/data/latency_public.json: torch2trt, NVIDIA's tf_to_trt, MLPerf Inference), whose layer
 costs come from edgec/latency/reference_nets.py.
 """
-import os
 from typing import Any, Dict, List, Optional, Sequence  # noqa: F401  (type comments)
 
 from edgec.artifacts import LATENCY_FIT_FORMAT
 from edgec.errors import EdgecError
+from edgec.settings import LATENCY_FIT_FILE
 from edgec.jetson.profiles import BY_KEY, PROFILES, DeviceProfile  # noqa: F401
 
 BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
 RESERVED_MIB = 1200  # OS, CUDA context and TensorRT libraries in the shared DRAM (assumed)
-FIT_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "latency_fit.json")
+FIT_FILE = LATENCY_FIT_FILE
 CLASSES = ("fp32", "fp16_cuda", "fp16_tensor", "int8")
 # Where a class has no data in a fit, it borrows its neighbour's fitted efficiency (and says so).
 BORROW = {"fp32": "fp16_cuda", "fp16_cuda": "fp32", "fp16_tensor": "int8", "int8": "fp16_tensor"}
@@ -104,6 +104,43 @@ def board_scale(params, key):
     return float(params.get("board_scale", {}).get(key, 1.0))
 
 
+# Layers whose INT8 kernels public reports show no faster than FP16 on a GPU architecture and
+# TensorRT generation. There the estimator runs the layer's INT8 as FP16 plus the two reformats
+# into and out of it (what TensorRT does when it has no INT8 tactic), so INT8 costs more than
+# FP16 and the latency-aware planner keeps the layer FP16.
+INT8_NO_SPEEDUP = (
+    {"kind": "ConvTranspose", "arch": "Volta", "tensorrt_major_below": 10,
+     "source": "TensorRT issue 1699 (INT8 deconvolution no faster than FP16 on AGX Xavier, "
+               "TensorRT 8.x); torch2trt issue 601 (the same on AGX Xavier)"},
+)  # type: Sequence[Dict[str, Any]]
+
+
+def int8_no_speedup(profile, layer):
+    # type: (DeviceProfile, Dict[str, Any]) -> Optional[Dict[str, Any]]
+    """The INT8_NO_SPEEDUP rule that covers `layer` on `profile` (its TensorRT), or None."""
+    major = int(profile.tensorrt.split(".")[0])
+    for rule in INT8_NO_SPEEDUP:
+        if (layer.get("kind") == rule["kind"] and profile.arch == rule["arch"]
+                and major < rule["tensorrt_major_below"]):
+            return rule
+    return None
+
+
+def layer_terms(layer, precision, profile, batch=1):
+    # type: (Dict[str, Any], str, DeviceProfile, int) -> Dict[str, Any]
+    """One layer's work at peak (s), DRAM traffic (bytes), efficiency class, and the extra
+    reformat traffic and launches an INT8_NO_SPEEDUP rule adds: the terms `layer_times` and
+    the fit (edgec.latency.fit) both combine."""
+    rule = int8_no_speedup(profile, layer) if precision == "int8" else None
+    runs_as = "fp16" if rule else precision
+    activations = (numel(layer["input_shape"]) + numel(layer["output_shape"])) * batch
+    return {"work": 2.0 * layer["macs"] * batch / peak_ops(profile, runs_as),
+            "traffic": (layer["params"] + activations) * BYTES[runs_as],
+            "class": precision_class(profile, runs_as),
+            "reformat_traffic": activations * (BYTES["int8"] + BYTES["fp16"]) if rule else 0,
+            "reformat_launches": 0, "rule": rule}
+
+
 def layer_times(layers, precisions, key, params, batch=1):
     # type: (List[Dict[str, Any]], List[str], str, Dict[str, Any], int) -> List[Dict[str, Any]]
     profile = BY_KEY[key]
@@ -112,15 +149,16 @@ def layer_times(layers, precisions, key, params, batch=1):
     bandwidth = profile.bandwidth_gbs * 1e9 * params["memory_efficiency"]
     rows = []
     for layer, precision in zip(layers, precisions):
-        width = BYTES[precision]
-        compute = 2.0 * layer["macs"] * batch / (
-            peak_ops(profile, precision)
-            * efficiency(params, precision_class(profile, precision)))
-        activations = (numel(layer["input_shape"]) + numel(layer["output_shape"])) * batch
-        memory = (layer["params"] + activations) * width / bandwidth
-        rows.append({"name": layer["name"], "precision": precision,
-                     "ms": (max(compute, memory) + overhead) * scale * 1000.0,
-                     "bound": "compute" if compute >= memory else "memory"})
+        terms = layer_terms(layer, precision, profile, batch)
+        compute = terms["work"] / efficiency(params, terms["class"])
+        memory = terms["traffic"] / bandwidth
+        extra = terms["reformat_traffic"] / bandwidth + terms["reformat_launches"] * overhead
+        row = {"name": layer["name"], "precision": precision,
+               "ms": (max(compute, memory) + overhead + extra) * scale * 1000.0,
+               "bound": "compute" if compute >= memory else "memory"}
+        if terms["rule"]:
+            row["int8_runs_as_fp16"] = terms["rule"]["source"]
+        rows.append(row)
     return rows
 
 

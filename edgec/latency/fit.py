@@ -7,10 +7,9 @@ from typing import Any, Dict, List, Optional, Sequence  # noqa: F401  (type comm
 
 from edgec.artifacts import LATENCY_FIT_FORMAT
 from edgec.jetson.profiles import BY_KEY, PROFILES, DeviceProfile  # noqa: F401
-from edgec.latency.cost_model import (BYTES, CLASSES, CPU_FACTORS, DEFAULTS, NO_CALL_OVERHEAD,
-                                      RESERVED_MIB,
-                                      board_scale, cpu_factor, efficiency, numel, overhead_us,
-                                      peak_ops, precision_class)
+from edgec.latency.cost_model import (CLASSES, CPU_FACTORS, DEFAULTS, NO_CALL_OVERHEAD,
+                                      RESERVED_MIB, board_scale, cpu_factor, efficiency,
+                                      layer_terms, overhead_us, precision_class)
 
 SCALE_PENALTY = 2.0  # ridge weight on a board's log scale, in units of one point's log error
 
@@ -78,12 +77,12 @@ class _Arrays(object):
         self.key = point["device"]
         self.timing = point.get("timing") or "paper"
         self.count = len(layers)
-        self.classes = [precision_class(profile, p) for p in precisions]
-        self.work = np.array([2.0 * l["macs"] * batch / peak_ops(profile, p)
-                              for l, p in zip(layers, precisions)])
-        self.traffic = np.array([(l["params"] + (numel(l["input_shape"])
-                                                 + numel(l["output_shape"])) * batch)
-                                 * BYTES[p] for l, p in zip(layers, precisions)])
+        terms = [layer_terms(l, p, profile, batch) for l, p in zip(layers, precisions)]
+        self.classes = [t["class"] for t in terms]
+        self.work = np.array([t["work"] for t in terms])
+        self.traffic = np.array([t["traffic"] for t in terms])
+        self.reformat_traffic = float(sum(t["reformat_traffic"] for t in terms))
+        self.launches = self.count + sum(t["reformat_launches"] for t in terms)
         self.bandwidth = profile.bandwidth_gbs * 1e9
 
     def total(self, params):
@@ -94,7 +93,8 @@ class _Arrays(object):
         compute = self.work / eff
         memory = self.traffic / (self.bandwidth * params["memory_efficiency"])
         engine = (np.maximum(compute, memory).sum()
-                  + self.count * overhead_us(params, self.key) * 1e-6) * 1000.0
+                  + self.reformat_traffic / (self.bandwidth * params["memory_efficiency"])
+                  + self.launches * overhead_us(params, self.key) * 1e-6) * 1000.0
         call = params["timing_ms"].get(self.timing, 0.0) * cpu_factor(params, self.key)
         return (engine + call) * board_scale(params, self.key)
 

@@ -118,9 +118,13 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
     version = tensorrt_version()
     engine_record = None
     if version is None:
+        plan_path = os.path.join(out_dir, artifacts.PLAN_JSON)
+        placed = (precision == "mix" and os.path.isfile(plan_path)
+                  and "dla" in artifacts.read_plan_devices(plan_path).values())
         notes.append("No engine was built: TensorRT is not installed here. On the Jetson: "
-                     "edgec build --bundle %s --precision %s, then edgec bench "
+                     "edgec build --bundle %s --precision %s%s, then edgec bench "
                      "%s --reference %s" % (bundle_path, precision,
+                                            " --dla-core 0" if placed else "",
                                             artifacts.engine_file(precision),
                                             artifacts.REFERENCE_NPZ))
     else:
@@ -177,7 +181,12 @@ def plan_test_notes(plan_path: str) -> List[str]:
     meta = plan.get("provenance", {})
     notes = []
     latency = meta.get("latency")
-    if latency:
+    if latency and latency["plan"].get("interval_ms") is not None:  # --dla
+        notes.append("MIX plan chosen for the shortest frame interval on %s with its DLA: "
+                     "%.3f ms (all FP16 on the GPU %.3f ms)."
+                     % (latency["target"], latency["plan"]["interval_ms"],
+                        latency["all_fp16"]["predicted_ms"]))
+    elif latency:
         notes.append("MIX plan chosen for the least predicted latency on %s: %.3f ms (the "
                      "MAC-share plan %.3f ms, all FP16 %.3f ms, all INT8 %.3f ms)%s."
                      % (latency["target"], latency["plan"]["predicted_ms"],
@@ -185,6 +194,10 @@ def plan_test_notes(plan_path: str) -> List[str]:
                         latency["all_fp16"]["predicted_ms"], latency["all_int8"]["predicted_ms"],
                         "; on this board no MIX plan within the budget is faster than FP16"
                         if all(p == "fp16" for p in plan["precisions"].values()) else ""))
+    if latency and latency.get("placement"):
+        from edgec.quant.search.placement import placement_text
+
+        notes.append(placement_text(latency["placement"]))
     if meta.get("meets_budget_on_test", True):
         return notes
     return notes + [

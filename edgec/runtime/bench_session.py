@@ -100,7 +100,7 @@ def run_bench(path, options):
     if board and options.power:
         from edgec.jetson.monitor import make_sampler
 
-        monitor = make_sampler(options.power_interval_ms)
+        monitor = make_sampler(options.power_interval_ms, options.jetson_root)
     with runner:
         warnings += getattr(runner, "warnings", [])
         feed = reference_inputs if reference_inputs is not None else \

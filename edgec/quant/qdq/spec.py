@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from edgec.artifacts import LAYER_PRECISIONS, PLAN_FORMAT, read_plan_record
+from edgec.artifacts import LAYER_PRECISIONS, PLAN_FORMAT, read_plan_devices, read_plan_record
 from edgec.errors import EdgecError
 from edgec.exporter.onnx_layers import initializer_map, quantizable_nodes
 from edgec.fileio import atomic_write_json
@@ -99,6 +99,9 @@ class PrecisionPlan(object):
             raise EdgecError("plan has unknown precisions %s (use %s)" % (bad, LAYER_PRECISIONS))
         self.precisions = dict(precisions)
         self.provenance = provenance or {}
+        # Layer -> "gpu" | "dla" where a latency-aware plan places layers on a DLA
+        # (search.placement); builds with --dla-core follow it.
+        self.devices = {}  # type: Dict[str, str]
 
     @classmethod
     def uniform(cls, layers: List[str], precision: str, **provenance) -> "PrecisionPlan":
@@ -128,8 +131,11 @@ class PrecisionPlan(object):
         return sum(macs[k] for k in self.layers_at("int8")) / float(total) if total else 0.0
 
     def to_dict(self) -> Dict[str, object]:
-        return {"format": PLAN_FORMAT, "precisions": self.precisions,
-                "provenance": self.provenance}
+        record = {"format": PLAN_FORMAT, "precisions": self.precisions,
+                  "provenance": self.provenance}  # type: Dict[str, object]
+        if self.devices:
+            record["devices"] = self.devices
+        return record
 
     def save(self, path: str) -> None:
         atomic_write_json(path, self.to_dict())
@@ -137,4 +143,6 @@ class PrecisionPlan(object):
     @classmethod
     def load(cls, path: str) -> "PrecisionPlan":
         record = read_plan_record(path)
-        return cls(record["precisions"], record.get("provenance"))
+        plan = cls(record["precisions"], record.get("provenance"))
+        plan.devices = read_plan_devices(path)
+        return plan

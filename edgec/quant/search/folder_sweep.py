@@ -54,10 +54,37 @@ def latency_cost(out_dir: str, model, layer_names, target: str, profiles: Sequen
                        measured, list(profiles))
 
 
+def _node_attributes(model):
+    return {node.name: {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            for node in model.graph.node}
+
+
+def placed_cost(out_dir: str, model, cost):
+    """`--dla`: the target's frame interval with each plan's best GPU/DLA placement."""
+    from edgec.latency import cost_model
+    from edgec.quant.quantize import layer_records
+    from edgec.quant.search.placement import PlacedCost
+
+    return PlacedCost(cost, layer_records(out_dir, model), _node_attributes(model),
+                      cost_model.load_params()["params"])
+
+
+def dla_placement(out_dir: str, model, cost, precisions: Dict[str, str]):
+    """GPU or DLA per layer of the chosen plan on the target (search.placement)."""
+    from edgec.latency import cost_model
+    from edgec.quant.quantize import layer_records
+    from edgec.quant.search.placement import place
+
+    latency = getattr(cost, "latency", cost)  # a PlacedCost wraps the target's LatencyCost
+    return place(latency, layer_records(out_dir, model), _node_attributes(model), precisions,
+                 cost_model.load_params()["params"])
+
+
 def _latency_provenance(latency):
     if not latency:
         return None
-    keep = ("target", "profiles", "plan", "all_fp16", "all_int8", "int8_not_faster")
+    keep = ("target", "profiles", "plan", "all_fp16", "all_int8", "int8_not_faster",
+            "placement")
     record = {k: latency[k] for k in keep}
     record["mac_share_plan"] = {k: latency["mac_share_plan"][k]
                                 for k in ("fp16_layers", "predicted_ms", "int8_mac_share")}
@@ -86,6 +113,7 @@ def sweep(out_dir: str, entry, onnx_path: str, ranges_path: str, splits: SampleS
     batch_size, resume = settings.batch_size, settings.resume
     target, profiles = settings.target, settings.profiles
     describe_samples, holdout = settings.describe_samples, splits.holdout
+    settings_dla = settings.dla
     import torch
 
     from edgec.fingerprints import file_key
@@ -121,7 +149,7 @@ def sweep(out_dir: str, entry, onnx_path: str, ranges_path: str, splits: SampleS
         "checkpoint_sha256": sha256_file(checkpoint) if checkpoint else None,
         "metric_peak": "FP32 output value range over the evaluation samples",
         "target": target, "profiles_sha256": [sha256_file(p) for p in profiles],
-        "describe_samples": int(describe_samples),
+        "describe_samples": int(describe_samples), "dla": bool(settings_dla),
     }
     settings_hash = sha256_bytes(json.dumps(settings, sort_keys=True).encode())
     state_path = os.path.join(out_dir, artifacts.SWEEP_STATE_JSON)
@@ -137,8 +165,13 @@ def sweep(out_dir: str, entry, onnx_path: str, ranges_path: str, splits: SampleS
     engine = SweepEngine(evaluator, layers, macs, batches_of(indices), device,
                          region=region_rows)
     cost = latency_cost(out_dir, model, layers, target, profiles) if target else None
+    if cost is not None and settings_dla:
+        cost = placed_cost(out_dir, model, cost)
     setup_seconds = time.time() - start
     results = run_sweep(engine, budget, state, progress, cost, describe_samples)
+    if cost is not None:
+        results["latency"]["placement"] = dict(dla_placement(
+            out_dir, model, cost, results["selection"]["precisions"]), in_plan=settings_dla)
     del engine  # its batches and references: the test split's take their place
     results["test"] = test_figures(
         SweepEngine(evaluator, layers, macs, batches_of(test_indices), device,
@@ -161,6 +194,9 @@ def sweep(out_dir: str, entry, onnx_path: str, ranges_path: str, splits: SampleS
         "latency": _latency_provenance(results.get("latency")),
         "sensitivity_sha256": sha256_file(sensitivity_path),
         "samples": test["split"]["samples"], "selection_samples": settings["samples"]})
+    placement = (results.get("latency") or {}).get("placement") or {}
+    if settings_dla and placement.get("dla_layers"):
+        plan.devices = placement["devices"]
     plan.save(os.path.join(out_dir, artifacts.PLAN_JSON))
     plot_sensitivity(record, os.path.join(out_dir, artifacts.SENSITIVITY_PNG))
     os.unlink(state.path)

@@ -48,13 +48,14 @@ def check_board(ctx):
 
 def check_tegrastats(ctx, timeout_s):
     # type: (Context, float) -> Dict[str, Any]
+    from edgec.jetson.clocks import gpu_devfreq_path
     from edgec.jetson.monitor import TegrastatsSampler
 
     command = shutil.which("tegrastats")
     if command is None:
         return skipped("tegrastats is not on PATH%s" % (
             "" if ctx.board else " (this host is not a Jetson)"))
-    sampler = TegrastatsSampler(100, command)
+    sampler = TegrastatsSampler(100, command, gpu_devfreq_path(ctx.jetson_root))
     sampler.start()
     deadline = time.time() + timeout_s
     try:
@@ -72,7 +73,8 @@ def check_tegrastats(ctx, timeout_s):
     if total:
         summary += ", %s %.0f mW" % (total["rail"], total["current_mw"])
     if gr3d.get("mhz") is not None:
-        summary += ", GPU %.0f MHz" % gr3d["mhz"]
+        summary += ", GPU %.0f MHz%s" % (gr3d["mhz"], " (sysfs)" if gr3d.get("mhz_source")
+                                           else "")
     return passed(summary, {"command": command, "sample": sample, "samples": len(samples)})
 
 

@@ -221,12 +221,17 @@ class CreateConfig(object):
     workspace, DLA, detailed profiling (for the inspector), the batch profile and the timing
     cache. Called with the parsed network, like Polygraphy's config loaders."""
 
-    def __init__(self, paths, strategy, settings, calibration_cache=None):
-        # type: (ApiPaths, BuildStrategy, EngineSettings, Optional[bytes]) -> None
+    def __init__(self, paths, strategy, settings, calibration_cache=None, devices=None,
+                 plan_path=None):
+        # type: (ApiPaths, BuildStrategy, EngineSettings, Optional[bytes], Optional[Dict[str, str]], Optional[str]) -> None  # noqa: E501
         self.paths = paths
         self.strategy = strategy
         self.settings = settings
         self.calibration_cache = calibration_cache
+        # plan.json's "devices" (layer -> gpu | dla), followed when --dla-core is given.
+        self.devices = devices or {}
+        self.plan_path = plan_path
+        self.placed = {}  # type: Dict[str, List[str]]  # plan layer -> network layers on DLA
         if strategy.calibrator and calibration_cache is None:
             raise EdgecError("a %s build on TensorRT %s needs calib.cache"
                              % (strategy.precision, paths.version))
@@ -246,14 +251,14 @@ class CreateConfig(object):
             config.set_flag(getattr(trt.BuilderFlag, flag))
         if self.strategy.calibrator and self.calibration_cache is not None:
             config.int8_calibrator = _make_cache_calibrator(self.calibration_cache)
-        self._set_dla(config, builder)
+        self._set_dla(config, builder, parsed.network)
         if self.paths.engine_inspector:
             config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
         config.add_optimization_profile(self._profile(builder, parsed.network))
         return config, self._timing_cache(config)
 
-    def _set_dla(self, config, builder):
-        # type: (trt.IBuilderConfig, trt.Builder) -> None
+    def _set_dla(self, config, builder, network):
+        # type: (trt.IBuilderConfig, trt.Builder, trt.INetworkDefinition) -> None
         import tensorrt as trt
 
         dla = dla_settings(self.settings.dla_core, self.settings.precision,
@@ -263,9 +268,32 @@ class CreateConfig(object):
         if dla["core"] >= builder.num_DLA_cores:
             raise EdgecError("--dla-core %d: this device has %d DLA cores"
                              % (dla["core"], builder.num_DLA_cores))
-        config.default_device_type = trt.DeviceType.DLA
         config.DLA_core = dla["core"]
         config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+        on_dla = sorted(n for n, d in self.devices.items() if d == "dla")
+        if not on_dla:  # no placement: every layer the DLA can run goes there
+            config.default_device_type = trt.DeviceType.DLA
+            return
+        # A placement: its DLA layers go there, everything else stays on the GPU (default).
+        layers = [network.get_layer(index) for index in range(network.num_layers)]
+        by_name = dict((layer.name, layer) for layer in layers)
+        mapped, unmapped = trt_layers.map_plan_to_layers(
+            dict((n, "dla") for n in on_dla),
+            [(layer.name, str(layer.type).split(".")[-1]) for layer in layers])
+        if unmapped:
+            raise EdgecError("plan %s places layers %s on the DLA, but the parsed network has "
+                             "no convolution of that name: was the plan made for this ONNX?"
+                             % (self.plan_path, unmapped[:5]))
+        for node, names in sorted(mapped.items()):
+            for name in names:
+                if not config.can_run_on_DLA(by_name[name]):
+                    raise EdgecError(
+                        "plan %s places layer %s (TensorRT layer %s) on the DLA, but TensorRT "
+                        "%s says the DLA cannot run it; re-plan without --dla, or build "
+                        "without --dla-core for the GPU" % (self.plan_path, node, name,
+                                                            self.paths.version))
+                config.set_device_type(by_name[name], trt.DeviceType.DLA)
+            self.placed[node] = names
 
     def _profile(self, builder, network):
         # type: (trt.Builder, trt.INetworkDefinition) -> trt.IOptimizationProfile
@@ -399,8 +427,12 @@ def build_engine(folder, precision, engine_path, settings, device, tensorrt_vers
     calibration = None
     if strategy.calibrator:
         calibration = calibration_cache_for(paths, os.path.join(folder, artifacts.CALIB_CACHE))
-    engine = EngineBytesFromNetwork(network, CreateConfig(paths, strategy, settings, calibration),
-                                    logger, "a %s engine from %s" % (precision, onnx_path))
+    plan_path = os.path.join(folder, artifacts.PLAN_JSON)
+    devices = (artifacts.read_plan_devices(plan_path)
+               if precision == "mix" and os.path.isfile(plan_path) else {})
+    config = CreateConfig(paths, strategy, settings, calibration, devices, plan_path)
+    engine = EngineBytesFromNetwork(network, config, logger,
+                                    "a %s engine from %s" % (precision, onnx_path))
     built = SaveEngine(engine, engine_path, settings.timing_cache)()
     plan_layers = built.parsed.plan_layers
     if plan_layers is None and precision == "mix":
@@ -410,6 +442,15 @@ def build_engine(folder, precision, engine_path, settings, device, tensorrt_vers
     layers = inspect_engine(paths, built, logger, plan_layers)
     if built.parsed.plan_mapping is not None:
         layers["plan_mapping"] = built.parsed.plan_mapping
+    planned_dla = sorted(n for n, d in devices.items() if d == "dla")
+    if planned_dla:
+        layers["placement"] = {
+            "planned_dla_layers": planned_dla, "dla_core": settings.dla_core,
+            "placed": config.placed,
+            "followed": settings.dla_core is not None,
+            "why": None if settings.dla_core is not None else
+            "built for the GPU only: the plan places layers on the DLA, give --dla-core N to "
+            "follow it"}
     layers["builder_messages"] = logger.messages[-200:]
     sidecar = make_sidecar(tensorrt_version, device, precision, onnx_path,
                            sha256_file(onnx_path), dict(settings.to_dict(),

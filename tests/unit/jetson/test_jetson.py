@@ -261,3 +261,44 @@ def test_bench_on_a_jetson_records_power_and_clocks(tmp_path, run_cli, fake_jets
     # The captured tegrastats line shows GR3D at 306 MHz under clocks locked at 1109 MHz.
     assert jetson["power"]["gpu_clock_dropped"] is True
     assert data["warnings"] == []
+
+
+# tegrastats on R36/R39 without a GPU clock (REFERENCE.md section 6): `GR3D_FREQ 12%`.
+ORIN_NANO_R36_NO_CLOCK = (
+    "12-01-2026 10:02:11 RAM 3012/7620MB (lfb 2x4MB) SWAP 0/3810MB (cached 0MB) CPU [5%@1510,"
+    "3%@1510,2%@1510,4%@1510,1%@1510,0%@1510] GR3D_FREQ 12% cpu@48.1C soc2@46.9C gpu@47C "
+    "VDD_IN 5012mW/5012mW VDD_CPU_GPU_CV 1380mW/1380mW VDD_SOC 1511mW/1511mW")
+
+
+@pytest.mark.parametrize("node", ["17000000.ga10b", "17000000.gpu", "17000000.gv11b",
+                                  "57000000.gpu"])
+def test_gpu_clock_from_sysfs_fills_a_clockless_gr3d(tmp_path, node):
+    root = tmp_path / "root"
+    devfreq = root / "sys" / "class" / "devfreq"
+    (devfreq / "3d00000.pcie").mkdir(parents=True)  # another devfreq device: not the GPU
+    (devfreq / "3d00000.pcie" / "cur_freq").write_text("100000000\n")
+    (devfreq / node).mkdir()
+    (devfreq / node / "cur_freq").write_text("624750000\n")
+    path = clocks.gpu_devfreq_path(str(root))
+    assert path == str(devfreq / node / "cur_freq")
+    assert clocks.read_gpu_mhz(path) == pytest.approx(624.75)
+    assert clocks.gpu_devfreq_path(str(tmp_path / "nothing")) is None
+    assert clocks.read_gpu_mhz(str(tmp_path / "missing")) is None
+
+    assert tegrastats.parse_line(ORIN_NANO_R36_NO_CLOCK)["gr3d"] == {"load_percent": 12.0,
+                                                                     "mhz": None}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = write_script(str(bin_dir / "tegrastats"),
+                          'while true; do echo "%s"; sleep 0.02; done\n'
+                          % ORIN_NANO_R36_NO_CLOCK)
+    sampler = monitor.TegrastatsSampler(20, script, path)
+    sampler.start()
+    import time
+    time.sleep(0.3)
+    samples = sampler.stop()
+    assert samples and all(s["gr3d"]["mhz"] == pytest.approx(624.75) for s in samples)
+    assert all(s["gr3d"]["mhz_source"] == "sysfs" for s in samples)
+    summary = monitor.power_summary(samples, 10, 1, 1.0, "VDD_IN")
+    assert summary["gpu_mhz_min"] == pytest.approx(624.75)
+    assert summary["gpu_clock_dropped"] is False

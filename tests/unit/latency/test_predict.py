@@ -73,7 +73,9 @@ def test_unsupported_and_out_of_memory_are_reported_without_a_number(run_cli):
 
 
 def test_predictions_order_and_table(run_cli):
-    result = run_cli("predict", "lite-wav2lip", "--json")
+    # wav2lip: compute-bound enough that fewer bits take less time. (Lite Wav2Lip on AGX
+    # Xavier is launch-bound and its INT8 deconvolutions run as FP16 there: no such order.)
+    result = run_cli("predict", "wav2lip", "--json")
     rows = {(r["device"], r["precision"]): r for r in json.loads(result.output)["rows"]}
     agx = [rows[("agx-xavier", p)]["latency_ms"] for p in ("fp32", "fp16", "mix", "int8")]
     assert agx == sorted(agx, reverse=True)  # fewer bits, less time

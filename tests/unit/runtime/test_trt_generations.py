@@ -208,6 +208,67 @@ def test_dla_with_gpu_fallback(monkeypatch, folder, version):
         _build_with(monkeypatch, folder, version, "fp16", {"dla_cores": 0}, dla_core=0)
 
 
+def _place_on_dla(folder, layers):
+    """Give the folder's plan.json a placement: `layers` on the DLA, the rest on the GPU."""
+    plan_path = os.path.join(folder, artifacts.PLAN_JSON)
+    with open(plan_path) as handle:
+        plan = json.load(handle)
+    plan["devices"] = {n: ("dla" if n in layers else "gpu") for n in plan["precisions"]}
+    with open(plan_path, "w") as handle:
+        json.dump(plan, handle)
+    return sorted(plan["precisions"])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_dla_placement_of_a_plan_is_followed(monkeypatch, folder, version):
+    """A plan that places layers on the DLA: with --dla-core exactly those layers are set to
+    the DLA (the default device stays the GPU); without it the engine is for the GPU and the
+    sidecar says the placement was not followed."""
+    from edgec.runtime.trt.versions import ApiPaths
+
+    layers = _place_on_dla(folder, [])
+    on_dla = layers[:2]
+    _place_on_dla(folder, on_dla)
+    if not ApiPaths(trt_doubles.make_tensorrt(version).__version__).dla:
+        with pytest.raises(EdgecError, match="has no DLA support"):
+            _build_with(monkeypatch, folder, version, "mix", {"dla_cores": 2}, dla_core=0)
+        return
+    trt, sidecar, _ = _build_with(monkeypatch, folder, version, "mix", {"dla_cores": 2},
+                                  dla_core=0)
+    placed = [args[0].name for args, _ in _calls(trt, "IBuilderConfig.set_device_type")]
+    assert sorted(set(sidecar["layers"]["placement"]["placed"])) == on_dla
+    assert placed and all(any(name == n or name.startswith(n) for n in on_dla)
+                          for name in placed)
+    assert all(args[1] == trt.DeviceType.DLA
+               for args, _ in _calls(trt, "IBuilderConfig.set_device_type"))
+    assert _calls(trt, "IBuilderConfig.default_device_type=") == []
+    assert _calls(trt, "IBuilderConfig.DLA_core=") == [((0,), {})]
+    assert sidecar["layers"]["placement"]["followed"] is True
+
+    trt, sidecar, _ = _build_with(monkeypatch, folder, version, "mix", {"dla_cores": 2})
+    assert _calls(trt, "IBuilderConfig.set_device_type") == []
+    assert sidecar["layers"]["placement"]["followed"] is False
+    assert "--dla-core" in sidecar["layers"]["placement"]["why"]
+
+    with pytest.raises(EdgecError) as caught:  # TensorRT says no: named, never a silent GPU
+        _build_with(monkeypatch, folder, version, "mix",
+                    {"dla_cores": 2, "dla_refused_layers": placed[:1]}, dla_core=0)
+    assert placed[0] in caught.value.message and "DLA cannot run it" in caught.value.message
+
+
+def test_a_placement_naming_no_layer_of_the_network_is_refused(monkeypatch, folder):
+    plan_path = os.path.join(folder, artifacts.PLAN_JSON)
+    with open(plan_path) as handle:
+        plan = json.load(handle)
+    plan["precisions"]["no.such.conv"] = "int8"
+    plan["devices"] = {"no.such.conv": "dla"}
+    with open(plan_path, "w") as handle:
+        json.dump(plan, handle)
+    with pytest.raises(EdgecError, match="no.such.conv"):
+        _build_with(monkeypatch, folder, "8.5", "mix", {"dla_cores": 2}, dla_core=0,
+                    allow_unmapped=True)
+
+
 def _build_with(monkeypatch, folder, version, precision, scenario, **settings):
     from edgec.runtime.trt.builder import EngineSettings, build_engine
 
