@@ -13,6 +13,9 @@ setup(
         "build": ["torch", "onnx>=1.14", "onnxruntime>=1.16", "onnxslim", "onnx-graphsurgeon", "av",
                   "opencv-python-headless<5", "matplotlib", "tqdm", "scipy"],
         "fid": ["pytorch-fid"],
+        # `edgec check --rtx`: TensorRT-RTX, a real NVIDIA ONNX parser and ahead-of-time builder
+        # that installs and runs on a CPU-only machine (bindings for Python 3.11 and 3.12).
+        "rtx": ["tensorrt-rtx-cu13==1.7.1.116; python_version >= '3.11'"],
         # `edgec fleet`. ansible-core 2.16 is the last release whose modules still run on a
         # Python 3.6 target (JetPack 4.6): 2.17 needs 3.7+ on targets, 2.18 needs 3.8+. Its
         # controller needs Python 3.10-3.12.

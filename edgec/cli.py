@@ -24,6 +24,7 @@ COMMANDS = OrderedDict([
     ("distill", ("distill", "build")),
     ("build", ("build", None)),  # --bundle runs on the device
     ("pack", ("pack", "build")),
+    ("check", ("check", "build")),
     ("bench", ("bench", None)),
     ("selftest", ("selftest", None)),
     ("report", ("report", "build")),

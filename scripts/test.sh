@@ -4,6 +4,9 @@
 # up what the checks need on a fresh machine or says plainly what it skips and why:
 #   - tensorrt-stubs (mypy's view of the TensorRT API): pip install --no-deps, when missing;
 #   - the fleet extra (ansible-playbook): pip install, when missing;
+#   - the rtx extra (TensorRT-RTX, a real NVIDIA ONNX parser and builder that runs on a CPU;
+#     edgec's builder steps and `edgec check --rtx` are tested against it): pip install, when
+#     missing, on Python 3.11+ (its bindings' Pythons);
 #   - sshd and ssh-keygen (the stand-in Jetsons of the fleet campaign test): apt-get, as root;
 #   - Python 3.6, 3.10 and 3.12 interpreters (the device path as on JetPack 4.6, 6.x and 7.2):
 #     used where installed (pyenv's), each skipped with a line saying so where not.
@@ -46,6 +49,14 @@ setup() {
         # libraries: the stubs alone, without their dependencies.
         echo "installing tensorrt-stubs (no deps)"
         "$PYTHON" -m pip install -q --no-deps tensorrt-stubs==10.13.0.35.1
+    fi
+    if ! "$PYTHON" -c "import tensorrt_rtx" 2>/dev/null; then
+        if "$PYTHON" -c "import sys; sys.exit(sys.version_info < (3, 11))"; then
+            echo "installing the rtx extra (tensorrt-rtx-cu13 1.7.1)"
+            "$PYTHON" -m pip install -q "tensorrt-rtx-cu13==1.7.1.116"
+        else
+            echo "SKIPPING TensorRT-RTX: it has bindings for Python 3.11 and 3.12 only"
+        fi
     fi
     if ! "$PYTHON" -c "import ansible" 2>/dev/null; then
         echo "installing the fleet extra (ansible-core 2.16)"

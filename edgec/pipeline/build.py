@@ -4,6 +4,7 @@ import os
 from typing import Callable, Dict, List, Tuple
 
 from edgec import artifacts
+from edgec.errors import EdgecError
 from edgec.fingerprints import file_key, folder_key
 from edgec.pipeline.cache import StageRunner
 from edgec.pipeline.stages import (calibrated_model, stage_compare, stage_export, stage_quantize,
@@ -50,6 +51,29 @@ def bundle_info(out_dir: str) -> Dict[str, object]:
     if os.path.isfile(plan_path):
         info["mix_precision_per_layer"] = artifacts.read_plan(plan_path)
     return info
+
+
+def check_notes(out_dir: str, precisions: List[str], boards: List[str]) -> List[str]:
+    """`edgec check` of the folder's files for `precisions` on `boards` (the user's: a named
+    board where none of them imports on any JetPack line fails) or, when none is named, on
+    every board of the table (what does not import is a note)."""
+    from edgec.check.checker import blocking, check, unusable_boards
+
+    record = check(out_dir, boards, rtx=False)
+    lines = blocking(record, precisions)
+    what = "/".join(precisions)
+    unusable = unusable_boards(record, precisions) if boards else []
+    if unusable:
+        raise EdgecError("the %s files of %s import on no JetPack line of %s:\n  %s\n"
+                         "(edgec check %s --target %s lists every node)"
+                         % (what, out_dir, ", ".join(unusable), "\n  ".join(lines), out_dir,
+                            unusable[0]))
+    if not lines:
+        checked = sorted(set(row["board"] for row in record["rows"]))
+        return ["edgec check: the %s files import on %s (every JetPack line; rules of "
+                "edgec/check/rules.py)." % (what, ", ".join(checked))]
+    return ["edgec check: not every %s file imports everywhere (`edgec check %s` lists every "
+            "node):\n  %s" % (what, out_dir, "\n  ".join(lines))]
 
 
 def pack_build(build_dir: str, bundle_path: str) -> Dict[str, object]:
@@ -115,6 +139,7 @@ def run_build(source: ModelSource, samples: SampleSettings, calib: CalibrationSe
     runner.run("pack", {"files": _bundle_inputs(out_dir)}, [bundle_path],
                lambda: pack_build(out_dir, bundle_path))
 
+    notes.extend(check_notes(out_dir, [precision], [sweep.target] if sweep.target else []))
     version = tensorrt_version()
     engine_record = None
     if version is None:

@@ -169,6 +169,29 @@ def test_pack_command(run_cli, demo_build, tmp_path):
     assert result.exit_code == 2 and "model.onnx" in result.output
 
 
+def test_check_of_the_demo_bundle(run_cli, demo_build):
+    """Every board and JetPack line: the demo's FP32/FP16 import everywhere; INT8 and MIX
+    only where the GPU has INT8 (exit 1: Nano and TX2 cannot). TensorRT-RTX, where installed,
+    parses and builds each file its TensorRT 11 strategy reads."""
+    from edgec.check import rtx
+
+    result = run_cli("check", str(demo_build[0] / "bundle.tar.gz"), "--json")
+    assert result.exit_code == 1
+    record = json.loads(result.output)
+    cannot = {(r["board"], r["precision"]) for r in record["rows"]
+              if r["verdict"] == "cannot import"}
+    assert cannot == {(b, p) for b in ("nano", "tx2") for p in ("int8", "mix")}
+    assert {r["board"] for r in record["rows"]} >= {"nano", "agx-xavier", "orin-nano",
+                                                    "agx-orin"}
+    if rtx.rtx_version():
+        built = {r["file"]: r for r in record["rtx"]}
+        assert set(built) == {"model.onnx", "model.fp16.onnx", "model.int8.onnx",
+                              "model.mix.onnx"}
+        assert all(r["built"] and r["engine_bytes"] > 0 for r in built.values())
+    result = run_cli("check", str(demo_build[0]), "--target", "agx-orin", "--no-rtx")
+    assert result.exit_code == 0, result.output
+
+
 def test_not_a_bundle(tmp_path):
     path = tmp_path / "x.tar.gz"
     path.write_bytes(b"not a tarball")

@@ -141,3 +141,12 @@ def test_tiny_variant_exports_with_parity_and_calibrates(name, tmp_path):
     for layer in ranges["layers"].values():  # every layer's input has a finite, positive range
         threshold = ranges["tensors"][layer["input"]]["thresholds"]["percentile"]
         assert np.isfinite(threshold) and threshold > 0, (name, layer)
+    # `edgec check`: the export imports on AGX Orin's TensorRT lines by the rules, and where
+    # TensorRT-RTX is installed (CI) its real parser and builder take it too.
+    from edgec.check.checker import check
+
+    checked = check(str(tmp_path / "model.onnx"), ["agx-orin"])
+    assert checked["ok"], [r["findings"] for r in checked["rows"]]
+    for built in checked["rtx"] or []:
+        assert built["parsed"] and built["built"] and built["engine_bytes"] > 0, \
+            (name, built["messages"])

@@ -15,9 +15,10 @@ BASE = ("edgec.errors", "edgec.fileio", "edgec.tables", "edgec.versions",
 DEVICE_HALF = ("edgec.artifacts", "edgec.settings", "edgec.fingerprints", "edgec.runtime",
                "edgec.jetson")
 WORKSTATION = ("edgec.pipeline", "edgec.quant", "edgec.exporter", "edgec.models", "edgec.calib",
-               "edgec.distill", "edgec.fleet", "edgec.latency", "edgec.commands", "edgec.cli")
+               "edgec.distill", "edgec.fleet", "edgec.latency", "edgec.check", "edgec.commands",
+               "edgec.cli")
 STAGES = ("edgec.quant", "edgec.exporter", "edgec.models", "edgec.calib", "edgec.distill",
-          "edgec.latency")
+          "edgec.latency", "edgec.check")
 ABOVE_STAGES = ("edgec.pipeline", "edgec.commands", "edgec.cli", "edgec.fleet")
 QUANT_ORDER = ("edgec.quant.quality", "edgec.quant.calibration", "edgec.quant.qdq",
                "edgec.quant.evaluator", "edgec.quant.quantize", "edgec.quant.search")

@@ -31,6 +31,24 @@ def write_stub_surface(out_dir: str) -> str:
     return path
 
 
+# Parameter names the static reader of module-init code gets wrong, found by comparing with a live
+# module of the same family (`python -m tools.trt_surface.live tensorrt_rtx ...`): the name of
+# the last parameter of add_normalization(_v2) is taken from a neighbouring method's name string
+# in the 10.16 and 11.4 wheels. TensorRT-RTX 1.7.1 (live) and tensorrt-stubs 10.13 both say
+# axesMask, as do the 8.6 and 10.3 wheels.
+MISREADS = {("INetworkDefinition", "add_normalization"): ["input", "scale", "bias", "axesMask"],
+            ("INetworkDefinition", "add_normalization_v2"): ["input", "scale", "bias",
+                                                             "axesMask"]}
+
+
+def correct_misreads(classes: Any) -> Any:
+    for (class_name, method), params in MISREADS.items():
+        methods = classes.get(class_name, {}).get("methods", {})
+        if method in methods:
+            methods[method] = list(params)
+    return classes
+
+
 def write_wheel_surfaces(out_dir: str, disassembler: Any, tmp: str,
                          deltas: Dict[str, Any]) -> None:
     """surface-11.4.json from its wheel; surface-8.5.json and surface-8.2.json from the 8.6
@@ -39,7 +57,9 @@ def write_wheel_surfaces(out_dir: str, disassembler: Any, tmp: str,
     for label in ("11.4", "8.6", "8.4"):
         requirement, tries = wheels.WHEELS[label]
         wheel = wheels.download(requirement, tries, tmp)
-        read[label] = wheels.read_wheel(wheel, disassembler) + (os.path.basename(wheel),)
+        classes, functions, attributes = wheels.read_wheel(wheel, disassembler)
+        read[label] = (correct_misreads(classes), functions, attributes,
+                       os.path.basename(wheel))
         if label == "11.4":
             classes, functions, attributes, name = read[label]
             write_surface(os.path.join(out_dir, "surface-11.4.json"), "11.4.0.106",
@@ -65,6 +85,7 @@ def write_direct_surfaces(out_dir: str, disassembler: Any, tmp: str, labels: Lis
         requirement, tries = wheels.WHEELS[label]
         wheel = wheels.download(requirement, tries, tmp)
         classes, functions, attributes = wheels.read_wheel(wheel, disassembler)
+        correct_misreads(classes)
         write_surface(os.path.join(out_dir, "surface-%s.json" % label), DIRECT[label],
                       WHEEL_SOURCE % os.path.basename(wheel), classes, functions, attributes)
         os.unlink(wheel)
