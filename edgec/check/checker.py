@@ -119,9 +119,9 @@ def _opset_findings(graph, version):
         try:
             older = onnx.defs.get_schema(node.op_type, documented)
         except onnx.defs.SchemaError:
-            found.append(finding("error", "%s is defined from opset %d, after the %d this "
-                                 "TensorRT documents" % (node.op_type, newest.since_version,
-                                                         documented),
+            found.append(finding("error", "%s does not exist at opset %d, the highest this "
+                                 "TensorRT documents (the file uses its opset-%d definition)"
+                                 % (node.op_type, documented, newest.since_version),
                                  where, "opset-new-op", node.name, node.op_type, graph.opset))
             continue
         # An attribute added later, set to its default (torch writes Reshape's allowzero=0),
