@@ -94,8 +94,8 @@ def _instance_norm_params(node, graph):
 
 def _resize_unsupported(node, graph):
     # type: (Any, Any) -> bool
-    return _attribute(node, "mode", "nearest") == "cubic" or int(_attribute(node, "antialias",
-                                                                          0)) == 1
+    cubic = _attribute(node, "mode", "nearest") == "cubic"
+    return cubic or int(_attribute(node, "antialias", 0)) == 1
 
 
 def _nonzero_zero_point(node, graph):

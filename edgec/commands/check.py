@@ -80,8 +80,8 @@ def print_check(record):
             reason or "%s, %d node%s" % (rule, len(nodes), "" if len(nodes) == 1 else "s"),
             first["source"]))
         for found in [f for f in group["findings"] if f["node"]][:MAX_NODES]:
-            click.echo("  node %s (%s, opset %s): %s" % (found["node"], found["op"],
-                                                        found["opset"], found["reason"]))
+            click.echo("  node %s (%s, opset %s): %s"
+                       % (found["node"], found["op"], found["opset"], found["reason"]))
         if len(nodes) > MAX_NODES:
             click.echo("  ... and %d more (--json lists them)" % (len(nodes) - MAX_NODES))
     for built in record["rtx"] or []:

@@ -13,6 +13,7 @@ import edgec
 from edgec.errors import EdgecError
 from edgec.fileio import atomic_write_json, atomic_write_text, sha256_file
 from edgec.fleet.inventory import hosts_matching, load_inventory
+from edgec.fleet.reasons import missing_result, one_line, unreachable
 
 ANSIBLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ansible")
 PLAYBOOK = os.path.join(ANSIBLE_DIR, "campaign.yml")
@@ -104,7 +105,8 @@ def _host_outcome(out_dir, host, outcome, precisions, check):
     # type: (str, str, Dict[str, Any], Sequence[str], bool) -> Dict[str, Any]
     stats = outcome.get("stats", {})
     if outcome.get("stopped") == "unreachable":
-        return {"status": "unreachable", "reason": outcome.get("message"),
+        code, reason = unreachable(outcome.get("message"))
+        return {"status": "unreachable", "reason_code": code, "reason": reason,
                 "stats": stats}
     if outcome.get("stopped") == "failed":
         message = outcome.get("message", "")
@@ -112,8 +114,8 @@ def _host_outcome(out_dir, host, outcome, precisions, check):
         if message.startswith(prefix):
             return {"status": "preflight failed", "reason": message[len(prefix):],
                     "stats": stats}
-        return {"status": "failed", "reason": "task %r failed: %s" % (outcome.get("task"),
-                                                                    message), "stats": stats}
+        return {"status": "failed", "reason": "task %r failed: %s"
+                % (outcome.get("task"), one_line(message)), "stats": stats}
     if check:
         return {"status": "checked", "reason": "--check: nothing was changed", "stats": stats}
     folder = os.path.join(out_dir, host)
@@ -124,11 +126,12 @@ def _host_outcome(out_dir, host, outcome, precisions, check):
             results.append(path)
             continue
         outcome_path = os.path.join(folder, "outcome-%s.json" % precision)
-        why = "no outcome recorded"
+        outcome_record = None
         if os.path.exists(outcome_path):
             with open(outcome_path) as handle:
-                why = json.load(handle).get("built", why)
-        missing.append("%s: %s" % (precision, why))
+                outcome_record = json.load(handle)
+        missing.append(missing_result(precision, outcome_record,
+                                      os.path.join(folder, "bench-%s.log" % precision)))
     record = {"status": "ok" if not missing else "no result", "results": results,
               "stats": stats}
     if missing:
@@ -142,7 +145,7 @@ def _boards_section(hosts):
     for host, record in sorted(hosts.items()):
         lines.append("| %s | %s | %s | %s | %s |" % (host, record["board"], record["mode"],
                                                      record["status"],
-                                                     record.get("reason", "").replace("|", "/")))
+                                                     one_line(record.get("reason"))))
     return "\n".join(lines) + "\n"
 
 
@@ -204,7 +207,10 @@ def run_campaign(inventory_path, bundle_path, out_dir, image_path=None, precisio
         if result_files:
             from edgec.pipeline.report import markdown, write_report
 
-            summary = write_report(result_files, os.path.join(out_dir, "report"))
+            boards = dict((path, host) for host, r in hosts.items()
+                          for path in r.get("results", []))
+            summary = write_report(result_files, os.path.join(out_dir, "report"),
+                                   hosts=boards)
             atomic_write_text(summary["files"]["markdown"],
                               markdown(summary["tables"]) + _boards_section(hosts))
             report = {"files": summary["files"], "results": summary["results"]}

@@ -1,9 +1,11 @@
 """`edgec report`: merge result.json files from a fleet into the paper's table (precision x model
 rows, device columns, speed-up over the FP32 baseline model in brackets), a CSV and a bar chart.
 
-Reads results only through `validate_result`, so a malformed file is named and refused, and a
-second result for the same (device, model, precision, batch) is refused instead of silently
-replacing the first.
+Reads results only through `validate_result`, so a malformed file is named and refused. Many
+boards of one kind are the normal case of a fleet: each board's result is kept, a cell gives
+the median over the boards of that kind with their spread (min-max, n boards), and the CSV has
+one row per board. A second result of the same board (host) for the same model, precision and
+batch is refused instead of silently replacing the first.
 """
 import csv
 import io
@@ -22,7 +24,10 @@ DEVICE_ORDER = tuple(p.name for p in fastest_first())
 Key = Tuple[str, str, str, int]  # device, model, precision, batch
 
 
-def load_results(paths: List[str]) -> Dict[Key, Dict[str, Any]]:
+def load_results(paths: List[str], hosts: Optional[Dict[str, str]] = None
+                 ) -> Dict[Key, List[Dict[str, Any]]]:
+    """{(device, model, precision, batch): [result per board]}. A board is `hosts[path]` (the
+    fleet's inventory name) or the result's own hostname."""
     files = []
     for path in paths:
         if os.path.isdir(path):
@@ -32,20 +37,31 @@ def load_results(paths: List[str]) -> Dict[Key, Dict[str, Any]]:
             files.append(path)
     if not files:
         raise EdgecError("no result files given (give result.json files or folders of them)")
-    results = {}  # type: Dict[Key, Dict[str, Any]]
-    sources = {}  # type: Dict[Key, str]
+    results = {}  # type: Dict[Key, List[Dict[str, Any]]]
     for path in files:
         result = validate_result(read_json(path, "result"), path)
         key = (result["device"]["name"], result["model"]["name"], result["model"]["precision"],
                int(result.get("batch") or result["settings"].get("batch") or 1))
-        if key in results:
-            raise EdgecError("results %s and %s both measure %s %s on %s at batch %d; keep one "
-                             "(remove the other from the command line)"
-                             % (sources[key], path, key[1], key[2], key[0], key[3]))
+        board = (hosts or {}).get(path) or (result.get("host") or {}).get("hostname") or path
+        for other in results.get(key, []):
+            if other["_board"] == board:
+                raise EdgecError("results %s and %s both measure %s %s on %s at batch %d on "
+                                 "the same board (%s); keep one (remove the other from the "
+                                 "command line)" % (other["_source"], path, key[1], key[2],
+                                                    key[0], key[3], board))
         result["_source"] = path
-        results[key] = result
-        sources[key] = path
+        result["_board"] = board
+        results.setdefault(key, []).append(result)
     return results
+
+
+def _spread(results: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The boards of one kind: median of their medians, min, max, how many."""
+    values = sorted(float(r["latency_ms"]["median"]) for r in results)
+    middle = len(values) // 2
+    median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    return {"median_ms": median, "min_ms": values[0], "max_ms": values[-1],
+            "boards": len(values)}
 
 
 def _order(values: List[str], preferred: Tuple[str, ...]) -> List[str]:
@@ -77,16 +93,18 @@ def build_tables(results: Dict[Key, Dict[str, Any]], baseline: Optional[str] = N
             for model in models:
                 cells = []
                 for device in devices:
-                    result = results.get((device, model, precision, batch))
-                    if result is None:
+                    boards = results.get((device, model, precision, batch))
+                    if not boards:
                         cells.append(None)
                         continue
-                    median = float(result["latency_ms"]["median"])
+                    cell = _spread(boards)
                     reference = results.get((device, base, "fp32", batch)) if base else None
-                    speedup = (float(reference["latency_ms"]["median"]) / median
-                               if reference else None)
-                    cells.append({"median_ms": median, "speedup": speedup,
-                                  "passed": (result.get("check") or {}).get("passed")})
+                    cell["speedup"] = (_spread(reference)["median_ms"] / cell["median_ms"]
+                                       if reference else None)
+                    checks = [(r.get("check") or {}).get("passed") for r in boards]
+                    cell["passed"] = False if False in checks else (
+                        True if checks and all(checks) else None)
+                    cells.append(cell)
                 if any(c is not None for c in cells):
                     rows.append({"precision": precision, "model": model, "cells": cells})
         tables.append({"batch": batch, "devices": devices, "baseline": base, "rows": rows})
@@ -99,6 +117,8 @@ def _cell_text(cell: Optional[Dict[str, Any]]) -> str:
     text = "%.2f" % cell["median_ms"]
     if cell["speedup"] is not None:
         text += " (×%.2f)" % cell["speedup"]
+    if cell.get("boards", 1) > 1:
+        text += " [%.2f-%.2f, %d boards]" % (cell["min_ms"], cell["max_ms"], cell["boards"])
     if cell["passed"] is False:
         text += " ✗ output check failed"
     return text
@@ -117,20 +137,22 @@ def markdown(tables: Dict[str, Any]) -> str:
             cells = " | ".join(_cell_text(c) for c in row["cells"])
             lines.append("| %s | %s | %s |" % (row["precision"].upper(), row["model"], cells))
         lines.append("")
-    lines.append("— : not measured. Every number comes from a result.json listed in "
-                 "results.csv (column `source`).")
+    lines.append("— : not measured. [a-b, n boards]: the fastest and slowest of n boards of "
+                 "that kind, whose median is the number. Every number comes from a result.json "
+                 "listed in results.csv (columns `source` and `board`).")
     return "\n".join(lines) + "\n"
 
 
-def csv_text(results: Dict[Key, Dict[str, Any]]) -> str:
+def csv_text(results: Dict[Key, List[Dict[str, Any]]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["device", "model", "precision", "batch", "median_ms", "p90_ms", "p99_ms",
                      "throughput_per_s", "backend", "backend_version", "mean_power_mw",
                      "energy_per_frame_mj", "clocks_locked", "gpu_clock_dropped", "check",
-                     "source"])
-    for key in sorted(results):
-        result = results[key]
+                     "source", "board"])
+    rows = [(key, result) for key in sorted(results)
+            for result in sorted(results[key], key=lambda r: r["_board"])]
+    for key, result in rows:
         latency = result["latency_ms"]
         jetson = result.get("jetson") or {}
         power = jetson.get("power") or {}
@@ -143,7 +165,7 @@ def csv_text(results: Dict[Key, Dict[str, Any]]) -> str:
                          power.get("mean_power_mw"), power.get("energy_per_frame_mj"),
                          clocks.get("locked"), power.get("gpu_clock_dropped"),
                          None if check is None else ("passed" if check["passed"] else "failed"),
-                         result["_source"]])
+                         result["_source"], result["_board"]])
     return buffer.getvalue()
 
 
@@ -187,9 +209,10 @@ def bar_chart(tables: Dict[str, Any], path: str) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def write_report(paths: List[str], out_dir: str, baseline: Optional[str] = None
-                 ) -> Dict[str, Any]:
-    results = load_results(paths)
+def write_report(paths: List[str], out_dir: str, baseline: Optional[str] = None,
+                 hosts: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """`hosts`: result path -> the board (fleet host) that measured it."""
+    results = load_results(paths, hosts)
     tables = build_tables(results, baseline)
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
@@ -199,4 +222,5 @@ def write_report(paths: List[str], out_dir: str, baseline: Optional[str] = None
     atomic_write_text(files["markdown"], markdown(tables))
     atomic_write_text(files["csv"], csv_text(results))
     bar_chart(tables, files["chart"])
-    return {"files": files, "results": len(results), "tables": tables}
+    return {"files": files, "results": sum(len(r) for r in results.values()),
+            "tables": tables}

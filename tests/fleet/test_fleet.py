@@ -1,6 +1,7 @@
 """`edgec fleet`: inventory checks, the preflight's judgement, and a real campaign over SSH to
 stand-in Jetsons (sshd on loopback addresses, fixture device trees, stand-in tegrastats and
 docker) running the real edgec from this repository."""
+import csv
 import json
 import os
 import shutil
@@ -250,8 +251,9 @@ def free_port(address):
 
 @pytest.fixture(scope="module")
 def stand_in_fleet(tmp_path_factory):
-    """Four sshd on 127.0.0.2-.5 with fixture boards (the last one's device tree says Xavier NX
-    while the inventory says AGX Xavier), and one unreachable host."""
+    """Five sshd on 127.0.0.2-.6 with fixture boards (two Nanos: a fleet has many boards of a
+    kind; agx-wrong's device tree says Xavier NX while the inventory says AGX Xavier), and one
+    unreachable host."""
     base = str(tmp_path_factory.mktemp("fleet"))
     keys = os.path.join(base, "keys")
     os.makedirs(keys)
@@ -263,6 +265,7 @@ def stand_in_fleet(tmp_path_factory):
     os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation folder
     host_pub = open(os.path.join(keys, "host.pub")).read().split()[:2]
     boards = [("nano-a", "127.0.0.2", "nano", "jp46", "host", "nano"),
+              ("nano-b", "127.0.0.6", "nano", "jp46", "host", "nano"),
               ("tx2-a", "127.0.0.3", "tx2", "jp46", "container", "tx2"),
               ("xnx-a", "127.0.0.4", "xavier_nx", "jp51", "host", "xavier-nx"),
               ("agx-wrong", "127.0.0.5", "agx_xavier", "jp51", "host", "xavier-nx")]
@@ -391,8 +394,8 @@ def test_campaign_over_ssh(stand_in_fleet, tmp_path, run_cli):
     assert first.exit_code == 0, first.output
     record = json.load(open(os.path.join(out, "campaign.json")))
     hosts = record["hosts"]
-    for name, board in (("nano-a", "Jetson Nano"), ("tx2-a", "Jetson TX2"),
-                        ("xnx-a", "Jetson Xavier NX")):
+    for name, board in (("nano-a", "Jetson Nano"), ("nano-b", "Jetson Nano"),
+                        ("tx2-a", "Jetson TX2"), ("xnx-a", "Jetson Xavier NX")):
         assert hosts[name]["status"] == "ok", (name, hosts[name])
         result = json.load(open(os.path.join(out, name, "result-mix.json")))
         assert result["device"]["name"] == board  # read through EDGEC_JETSON_ROOT on the board
@@ -405,12 +408,17 @@ def test_campaign_over_ssh(stand_in_fleet, tmp_path, run_cli):
             record["bundle_sha256"]
     assert hosts["agx-gone"]["status"] == "unreachable"
     assert "127.0.0.9" in hosts["agx-gone"]["reason"]
+    assert hosts["agx-gone"]["reason_code"] == "unreachable: connection refused"
     wrong = hosts["agx-wrong"]
     assert wrong["status"] == "preflight failed"
     assert ("board: agx-wrong is in group agx_xavier (Jetson AGX Xavier) but its device tree "
             "says 'NVIDIA Jetson Xavier NX Developer Kit' (Jetson Xavier NX)") in wrong["reason"]
-    assert record["new_results"] == 3
+    assert record["new_results"] == 4
     report = open(os.path.join(out, "report", "report.md")).read()
+    assert "2 boards]" in report  # the two Nanos: their median and spread, both kept
+    rows = list(csv.DictReader(open(os.path.join(out, "report", "results.csv"))))
+    assert sorted(r["board"] for r in rows if r["device"] == "Jetson Nano") == \
+        ["nano-a", "nano-b"]
     for board in ("Jetson Nano", "Jetson TX2", "Jetson Xavier NX"):
         assert board in report
     assert "| agx-gone | agx_xavier | host | unreachable |" in report
@@ -432,7 +440,7 @@ def test_campaign_over_ssh(stand_in_fleet, tmp_path, run_cli):
     assert second.exit_code == 0, second.output
     again = json.loads(second.output[second.output.index("{\n"):])
     assert again["new_results"] == 0
-    assert sorted(again["skipped"]) == ["nano-a", "tx2-a", "xnx-a"]
+    assert sorted(again["skipped"]) == ["nano-a", "nano-b", "tx2-a", "xnx-a"]
     assert again["hosts"]["agx-gone"]["status"] == "unreachable"  # tried again: no result yet
     assert again["ansible"]["changed"] == 0
     assert len(open(os.path.join(stand_in_fleet["hosts"]["tx2-a"]["bin"], "..", "docker",
