@@ -38,3 +38,19 @@ def write_paper_fixtures(template, folder):
                 json.dump(result, handle)
             paths.append(path)
     return paths
+
+
+def bench_tiny_model(folder):
+    """A real `edgec bench` result of a tiny ONNX (ONNX Runtime, this host), named lite-wav2lip
+    like the paper's student: the template of report fixtures. Returns its path."""
+    from click.testing import CliRunner
+    from onnx_fixtures import tiny_onnx
+
+    from edgec.cli import main
+
+    model = tiny_onnx(os.path.join(str(folder), "model.onnx"))
+    measured = os.path.join(str(folder), "measured.json")
+    result = CliRunner().invoke(main, ["bench", model, "--iterations", 5, "--warmup", 0,
+                                       "--model-name", "lite-wav2lip", "-o", measured])
+    assert result.exit_code == 0, result.output
+    return measured

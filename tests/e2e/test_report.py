@@ -4,22 +4,13 @@ import csv
 import json
 
 import pytest
-from fleet_fixtures import PAPER_TABLE_4, write_paper_fixtures
-from onnx_fixtures import tiny_onnx
+from fleet_fixtures import PAPER_TABLE_4, bench_tiny_model, write_paper_fixtures
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    from click.testing import CliRunner
-
-    from edgec.cli import main
-
     folder = tmp_path_factory.mktemp("fleet")
-    model = tiny_onnx(str(folder / "model.onnx"))
-    measured = str(folder / "measured.json")
-    result = CliRunner().invoke(main, ["bench", model, "--iterations", 5, "--warmup", 0,
-                                       "--model-name", "lite-wav2lip", "-o", measured])
-    assert result.exit_code == 0, result.output
+    measured = bench_tiny_model(folder)
     fixtures = write_paper_fixtures(json.load(open(measured)), str(folder / "devices"))
     return folder, measured, fixtures
 

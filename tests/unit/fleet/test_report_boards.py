@@ -4,7 +4,7 @@ import csv
 import json
 
 import pytest
-from onnx_fixtures import tiny_onnx
+from fleet_fixtures import bench_tiny_model
 
 from edgec.errors import EdgecError
 from edgec.pipeline.report import load_results, markdown, write_report
@@ -12,17 +12,7 @@ from edgec.pipeline.report import load_results, markdown, write_report
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory):
-    from click.testing import CliRunner
-
-    from edgec.cli import main
-
-    folder = tmp_path_factory.mktemp("bench")
-    model = tiny_onnx(str(folder / "model.onnx"))
-    out = str(folder / "result.json")
-    result = CliRunner().invoke(main, ["bench", model, "--iterations", 3, "--warmup", 0,
-                                       "--model-name", "lite-wav2lip", "-o", out])
-    assert result.exit_code == 0, result.output
-    return json.load(open(out))
+    return json.load(open(bench_tiny_model(tmp_path_factory.mktemp("bench"))))
 
 
 def _board(tmp_path, measured, host, median_ms):
