@@ -57,10 +57,14 @@ def selftest_failures(record):
     return "failed checks: %s" % (", ".join(failed) or "none listed")
 
 
-def outcome_record(build, bench):
-    # type: (Dict[str, Any], Dict[str, Any]) -> Dict[str, Any]
+TIMED_OUT = 124  # coreutils' timeout exits with it when it stopped the command
+
+
+def outcome_record(build, bench, bench_timeout=None):
+    # type: (Dict[str, Any], Dict[str, Any], Optional[int]) -> Dict[str, Any]
     """One precision on one board: did the engine build, what was benchmarked, did the output
-    check pass. `build` and `bench` are the play's registered results for that precision."""
+    check pass, did the bench run over `bench_timeout` s. `build` and `bench` are the play's
+    registered results for that precision."""
     precision = build.get("item")
     build_log = build.get("stderr") or ""
     no_tensorrt = build.get("rc") != 0 and "TensorRT is not installed" in build_log
@@ -75,4 +79,6 @@ def outcome_record(build, bench):
     return {"precision": precision, "build_exit_status": build.get("rc"), "built": built,
             "tensorrt_present": not no_tensorrt,
             "bench_exit_status": bench.get("rc") if benched else None,
+            "bench_timeout_s": bench_timeout,
+            "bench_timed_out": bool(benched and bench_timeout and bench.get("rc") == TIMED_OUT),
             "check_passed": (bench.get("rc") == 0) if benched else None}

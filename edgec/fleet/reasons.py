@@ -44,8 +44,10 @@ def unreachable(message):
         said = said[:SAID - 3] + "..."
     for code, pattern, words in UNREACHABLE:
         if re.search(pattern, message or ""):
-            return code, "%s: %s (ssh said: %s)" % (code, words, said)
-    return "unreachable", "unreachable: %s" % said
+            # The status ("unreachable") is printed before the reason: not twice.
+            return code, "%s: %s (ssh said: %s)" % (code.replace("unreachable: ", ""), words,
+                                                   said)
+    return "unreachable", said
 
 
 def exit_text(status):
@@ -71,6 +73,9 @@ def missing_result(precision, outcome, log_path):
     if outcome is None:
         return "%s: no outcome recorded" % precision
     status = outcome.get("bench_exit_status")
+    if outcome.get("bench_timed_out"):
+        return ("%s: timed out in bench after %s s (edgec_bench_timeout): the bench was stopped"
+                % (precision, outcome.get("bench_timeout_s")))
     if status not in (None, 0):
         tail = ""
         if os.path.isfile(log_path):

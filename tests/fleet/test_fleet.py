@@ -266,6 +266,7 @@ def stand_in_fleet(tmp_path_factory):
     host_pub = open(os.path.join(keys, "host.pub")).read().split()[:2]
     boards = [("nano-a", "127.0.0.2", "nano", "jp46", "host", "nano"),
               ("nano-b", "127.0.0.6", "nano", "jp46", "host", "nano"),
+              ("nano-hang", "127.0.0.7", "nano", "jp46", "host", "nano"),
               ("tx2-a", "127.0.0.3", "tx2", "jp46", "container", "tx2"),
               ("xnx-a", "127.0.0.4", "xavier_nx", "jp51", "host", "xavier-nx"),
               ("agx-wrong", "127.0.0.5", "agx_xavier", "jp51", "host", "xavier-nx")]
@@ -302,7 +303,12 @@ def stand_in_fleet(tmp_path_factory):
                 "python": sys.executable, "state": state, "repo": REPO}, executable=True)
         hosts[name] = dict(address=address, port=port, group=group, jetpack=jetpack, mode=mode,
                            root=board_root(os.path.join(board, "root"), tree), bin=bin_dir,
-                           work=os.path.join(board, "work"))
+                           work=os.path.join(board, "work"), extra={})
+        if name == "nano-hang":  # its bench hangs: the campaign must stop it and go on
+            hang = write(os.path.join(bin_dir, "edgec-hang"),
+                         '#!/bin/sh\ncase "$1" in bench) exec sleep 600;; esac\n'
+                         'exec %s -m edgec.cli "$@"\n' % sys.executable, executable=True)
+            hosts[name]["extra"] = {"edgec_command": hang, "edgec_bench_timeout": 3}
     write(os.path.join(keys, "known_hosts"), "\n".join(known_hosts) + "\n")
     # Nothing listens on 127.0.0.9 at this port: connection refused, at once.
     hosts["agx-gone"] = dict(address="127.0.0.9", port=free_port("127.0.0.9"), group="agx_xavier",
@@ -364,6 +370,7 @@ def write_test_inventory(fleet, path):
                           "          edgec_path_prefix: '%s'" % host["bin"],
                           "          edgec_tegrastats: %s" % os.path.join(host["bin"] or "/",
                                                                           "tegrastats")]
+                lines += ["          %s: %s" % kv for kv in sorted(host.get("extra", {}).items())]
             else:
                 lines.append("        %s:" % name)
     write(path, "\n".join(lines) + "\n")
@@ -409,6 +416,9 @@ def test_campaign_over_ssh(stand_in_fleet, tmp_path, run_cli):
     assert hosts["agx-gone"]["status"] == "unreachable"
     assert "127.0.0.9" in hosts["agx-gone"]["reason"]
     assert hosts["agx-gone"]["reason_code"] == "unreachable: connection refused"
+    hung = hosts["nano-hang"]  # stopped after its 3 s limit; the other boards went on
+    assert hung["status"] == "no result" and \
+        "mix: timed out in bench after 3 s" in hung["reason"], hung
     wrong = hosts["agx-wrong"]
     assert wrong["status"] == "preflight failed"
     assert ("board: agx-wrong is in group agx_xavier (Jetson AGX Xavier) but its device tree "
@@ -442,7 +452,9 @@ def test_campaign_over_ssh(stand_in_fleet, tmp_path, run_cli):
     assert again["new_results"] == 0
     assert sorted(again["skipped"]) == ["nano-a", "nano-b", "tx2-a", "xnx-a"]
     assert again["hosts"]["agx-gone"]["status"] == "unreachable"  # tried again: no result yet
-    assert again["ansible"]["changed"] == 0
+    # Only the board without a result (its bench timed out again) was worked on.
+    assert again["ansible"]["changed"] == again["hosts"]["nano-hang"]["stats"]["changed"]
+    assert "timed out in bench" in again["hosts"]["nano-hang"]["reason"]
     assert len(open(os.path.join(stand_in_fleet["hosts"]["tx2-a"]["bin"], "..", "docker",
                                  "calls.jsonl")).readlines()) == len(calls)  # tx2-a untouched
     total = time.time() - started

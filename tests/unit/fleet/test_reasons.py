@@ -28,6 +28,7 @@ Host key verification failed."""
 def test_reasons_are_one_line_from_a_closed_list(message, code, words):
     found, reason = unreachable(message)
     assert found == code and words in reason
+    assert reason.startswith(code.replace("unreachable: ", "")) or code == "unreachable"
     assert "\n" not in reason and "@@@" not in reason and "|" not in reason
     assert len(reason) < 700
 
@@ -51,3 +52,16 @@ def test_a_crashed_bench_is_reported_as_a_crash_not_as_the_builds_outcome(tmp_pa
     assert missing_result("fp16", dict(outcome, bench_exit_status=0), str(log)) == \
         "fp16: " + outcome["built"]
     assert missing_result("int8", None, str(log)) == "int8: no outcome recorded"
+
+
+def test_a_bench_over_its_limit_is_reported_as_timed_out():
+    from edgec.fleet.preflight import TIMED_OUT, outcome_record
+    from edgec.fleet.reasons import missing_result
+
+    build = {"item": "mix", "rc": 1, "stderr": "TensorRT is not installed on this host"}
+    record = outcome_record(build, {"rc": TIMED_OUT}, 30)
+    assert record["bench_timed_out"] is True and record["bench_timeout_s"] == 30
+    assert missing_result("mix", record, "/nonexistent") == \
+        "mix: timed out in bench after 30 s (edgec_bench_timeout): the bench was stopped"
+    assert outcome_record(build, {"rc": 0}, 30)["bench_timed_out"] is False
+    assert outcome_record(build, {"rc": TIMED_OUT})["bench_timed_out"] is False  # no limit set

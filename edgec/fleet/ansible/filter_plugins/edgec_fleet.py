@@ -29,8 +29,8 @@ def edgec_selftest_failures(slurped):
     return selftest_failures(record)
 
 
-def edgec_outcome(build, bench):
-    return outcome_record(build, bench)
+def edgec_outcome(build, bench, bench_timeout=None):
+    return outcome_record(build, bench, bench_timeout)
 
 
 class FilterModule(object):
