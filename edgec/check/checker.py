@@ -217,10 +217,8 @@ def targets(boards):
 
     chosen = [get_profile(key) for key in boards] if boards else list(PROFILES)
     lines = dict((j.group, j) for j in JETPACKS)
-    by_version = dict((j.version, j.group) for j in JETPACKS)
     return [(profile, lines[group], parse_version(lines[group].tensorrt)[:2])
-            for profile in chosen
-            for group in (profile.jetpack_lines or [by_version[profile.jetpack]])]
+            for profile in chosen for group in profile.jetpack_lines]
 
 
 def files_to_check(path):

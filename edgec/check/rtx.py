@@ -57,8 +57,8 @@ def as_tensorrt():
 def parse_and_build(onnx_path, precision="fp32", keep_engine=None):
     # type: (str, str, Optional[str]) -> Dict[str, Any]
     """Parse `onnx_path` and build it with edgec's builder steps on TensorRT-RTX; the engine is
-    written to `keep_engine` (else a temporary file, removed). A parse or build failure is the
-    verdict, with TensorRT-RTX's messages (its parser names the node it refuses)."""
+    written to `keep_engine` (else into a temporary folder, removed). A parse or build failure
+    is the verdict, with TensorRT-RTX's messages (its parser names the node it refuses)."""
     from edgec.runtime.trt import builder as steps
     from edgec.runtime.trt.versions import ApiPaths, BuildStrategy
 
@@ -67,8 +67,8 @@ def parse_and_build(onnx_path, precision="fp32", keep_engine=None):
               "build_s": None, "engine_bytes": None, "messages": []}  # type: Dict[str, Any]
     paths = ApiPaths(API_VERSION)
     strategy = BuildStrategy(paths, precision)
-    engine_path = keep_engine or tempfile.mktemp(suffix=".engine", prefix="edgec-rtx-")
-    with as_tensorrt():
+    with tempfile.TemporaryDirectory(prefix="edgec-rtx-") as scratch, as_tensorrt():
+        engine_path = keep_engine or os.path.join(scratch, "model.engine")
         logger = steps.make_logger()
         started = time.time()
         try:
@@ -89,8 +89,6 @@ def parse_and_build(onnx_path, precision="fp32", keep_engine=None):
             record["messages"] += logger.messages[-20:]
         record.update(built=True, build_s=round(time.time() - started, 3),
                       engine_bytes=os.path.getsize(engine_path))
-    if not keep_engine:
-        os.unlink(engine_path)
     return record
 
 

@@ -19,11 +19,9 @@ def pack(build_dir, bundle_path, targets, as_json):
     """Pack a build folder into a portable bundle (ONNX per precision with any external data
     files, plan.json, calib.cache, manifest.json with hashes and versions) for `edgec build
     --bundle` on the device. Files are streamed, so a bundle of several GB needs little memory."""
-    from edgec.check.checker import files_to_check
     from edgec.pipeline.build import check_notes, pack_build
 
-    _, present = files_to_check(build_dir)
-    notes = check_notes(build_dir, [precision for precision, _ in present], list(targets))
+    notes = check_notes(build_dir, None, list(targets))
     manifest = pack_build(build_dir, bundle_path)
     if as_json:
         emit_json(dict(manifest, check=notes))

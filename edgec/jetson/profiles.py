@@ -72,17 +72,17 @@ class DeviceProfile(object):
 PROFILES = [
     DeviceProfile("nano", "Jetson Nano", "tegra210", "Maxwell", "5.3", 128, 1, 0, 921.6, 0.47,
                   None, 0, 25.6, 4, "4.6", "32.7", "8.2.1", "3.6", 0, "POM_5V_IN",
-                  "4x Cortex-A57 @ 1.43 GHz", 1.43, "a57"),
+                  "4x Cortex-A57 @ 1.43 GHz", 1.43, "a57", jetpack_lines=("jp46",)),
     DeviceProfile("tx2", "Jetson TX2", "tegra186", "Pascal", "6.2", 256, 2, 0, 1300.5, 1.33,
                   None, 0, 59.7, 8, "4.6", "32.7", "8.2.1", "3.6", 0, "VDD_IN",
-                  "2x Denver2 + 4x Cortex-A57 @ 2.0 GHz", 2.0, "a57"),
+                  "2x Denver2 + 4x Cortex-A57 @ 2.0 GHz", 2.0, "a57", jetpack_lines=("jp46",)),
     DeviceProfile("xavier-nx", "Jetson Xavier NX", "tegra194", "Volta", "7.2", 384, 6, 48,
                   1109.25, 6.8, 13.6, 2, 51.2, 8, "5.1", "35", "8.5.2", "3.8", 8, "VDD_IN",
-                  "6x Carmel @ 1.9 GHz", 1.9, "carmel"),
+                  "6x Carmel @ 1.9 GHz", 1.9, "carmel", jetpack_lines=("jp51",)),
     DeviceProfile("agx-xavier", "Jetson AGX Xavier", "tegra194", "Volta", "7.2", 512, 8, 64,
                   1377.0, 11.0, 22.6, 2, 136.5, 32, "5.1", "35", "8.5.2", "3.8", 0, None,
-                  "8x Carmel @ 2.26 GHz", 2.26, "carmel", dla_int8_tops=5.7,
-                  dla_fp16_tflops=2.85),
+                  "8x Carmel @ 2.26 GHz", 2.26, "carmel", jetpack_lines=("jp51",),
+                  dla_int8_tops=5.7, dla_fp16_tflops=2.85),
 ]  # type: List[DeviceProfile]
 
 

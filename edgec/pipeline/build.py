@@ -1,7 +1,7 @@
 """`edgec build`: every stage from checkpoint to bundle, cached, in one output folder."""
 import json
 import os
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from edgec import artifacts
 from edgec.errors import EdgecError
@@ -53,15 +53,18 @@ def bundle_info(out_dir: str) -> Dict[str, object]:
     return info
 
 
-def check_notes(out_dir: str, precisions: List[str], boards: List[str]) -> List[str]:
-    """`edgec check` of the folder's files for `precisions` on `boards` (the user's: a named
-    board where none of them imports on any JetPack line fails) or, when none is named, on
-    every board of the table (what does not import is a note)."""
+def check_notes(out_dir: str, precisions: Optional[List[str]], boards: List[str]
+                ) -> List[str]:
+    """`edgec check` of the folder's files for `precisions` (None: every precision it holds)
+    on `boards` (the user's: a named board where none of them imports on any JetPack line
+    fails) or, when none is named, on every board of the table (what does not import is a
+    note)."""
     from edgec.check.checker import blocking, check, unusable_boards
 
     record = check(out_dir, boards, rtx=False)
     lines = blocking(record, precisions)
-    what = "/".join(precisions)
+    what = "/".join(precisions or sorted(set(row["precision"] for row in record["rows"]),
+                                         key=artifacts.PRECISIONS.index))
     unusable = unusable_boards(record, precisions) if boards else []
     if unusable:
         raise EdgecError("the %s files of %s import on no JetPack line of %s:\n  %s\n"

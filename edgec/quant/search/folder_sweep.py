@@ -59,25 +59,19 @@ def _node_attributes(model):
             for node in model.graph.node}
 
 
-def placed_cost(out_dir: str, model, cost):
+def placed_cost(model, cost):
     """`--dla`: the target's frame interval with each plan's best GPU/DLA placement."""
-    from edgec.latency import cost_model
-    from edgec.quant.quantize import layer_records
     from edgec.quant.search.placement import PlacedCost
 
-    return PlacedCost(cost, layer_records(out_dir, model), _node_attributes(model),
-                      cost_model.load_params()["params"])
+    return PlacedCost(cost, _node_attributes(model))
 
 
-def dla_placement(out_dir: str, model, cost, precisions: Dict[str, str]):
+def dla_placement(model, cost, precisions: Dict[str, str]):
     """GPU or DLA per layer of the chosen plan on the target (search.placement)."""
-    from edgec.latency import cost_model
-    from edgec.quant.quantize import layer_records
     from edgec.quant.search.placement import place
 
     latency = getattr(cost, "latency", cost)  # a PlacedCost wraps the target's LatencyCost
-    return place(latency, layer_records(out_dir, model), _node_attributes(model), precisions,
-                 cost_model.load_params()["params"])
+    return place(latency, _node_attributes(model), precisions)
 
 
 def _latency_provenance(latency):
@@ -166,12 +160,12 @@ def sweep(out_dir: str, entry, onnx_path: str, ranges_path: str, splits: SampleS
                          region=region_rows)
     cost = latency_cost(out_dir, model, layers, target, profiles) if target else None
     if cost is not None and settings_dla:
-        cost = placed_cost(out_dir, model, cost)
+        cost = placed_cost(model, cost)
     setup_seconds = time.time() - start
     results = run_sweep(engine, budget, state, progress, cost, describe_samples)
     if cost is not None:
         results["latency"]["placement"] = dict(dla_placement(
-            out_dir, model, cost, results["selection"]["precisions"]), in_plan=settings_dla)
+            model, cost, results["selection"]["precisions"]), in_plan=settings_dla)
     del engine  # its batches and references: the test split's take their place
     results["test"] = test_figures(
         SweepEngine(evaluator, layers, macs, batches_of(test_indices), device,

@@ -77,6 +77,8 @@ class LatencyCost(object):
         self.target = target
         self.name = "latency on %s" % target
         self.sources = list(sources)
+        self.layers = layers  # the layer records and the fit: placement (search.placement)
+        self.params = params  # reads them from here
         self.table = cost_model.plan_costs(layers, target, params, measured, batch)
         by_name = {layer["name"]: layer for layer in layers}
         self.edges = [(a, b, cost_model.reformat_ms(by_name[a]["output_shape"], target, params,

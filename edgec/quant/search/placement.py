@@ -22,11 +22,13 @@ GPU, DLA = "gpu", "dla"
 class Placement(object):
     """The costs of every GPU/DLA assignment of one plan's layers on one target."""
 
-    def __init__(self, cost, layers, attributes, precisions, params):
-        # type: (Any, List[Dict[str, Any]], Dict[str, Dict[str, Any]], Dict[str, str], Dict[str, Any]) -> None  # noqa: E501
+    def __init__(self, cost, attributes, precisions):
+        # type: (Any, Dict[str, Dict[str, Any]], Dict[str, str]) -> None
         from edgec.jetson.profiles import BY_KEY
 
-        self.cost = cost  # latency_objective.LatencyCost of the target
+        # latency_objective.LatencyCost of the target: its layer records, fit and edges
+        self.cost = cost
+        layers, params = cost.layers, cost.params
         self.profile = BY_KEY[cost.target]
         self.precisions = dict(precisions)
         self.order = [layer["name"] for layer in layers if layer["name"] in precisions]
@@ -143,12 +145,12 @@ def _rounded(row):
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
 
-def place(cost, layers, attributes, precisions, params):
-    # type: (Any, List[Dict[str, Any]], Dict[str, Dict[str, Any]], Dict[str, str], Dict[str, Any]) -> Dict[str, Any]  # noqa: E501
+def place(cost, attributes, precisions):
+    # type: (Any, Dict[str, Dict[str, Any]], Dict[str, str]) -> Dict[str, Any]
     """The plan's placement record: GPU only and with the DLA, each layer's device, and why each
     refused layer stays on the GPU."""
     profile_name = cost.target
-    placement = Placement(cost, layers, attributes, precisions, params)
+    placement = Placement(cost, attributes, precisions)
     gpu_only = {n: GPU for n in placement.order}
     record = {"target": profile_name, "dla_cores": placement.profile.dla_cores,
               "gpu_only": _rounded(placement.evaluate(gpu_only)),
@@ -177,22 +179,21 @@ class PlacedCost(object):
     GPU/DLA placement (latency breaks ties), so precisions are chosen for the DLA too: Orin's
     DLA runs INT8 layers only, and a layer kept INT8 can leave the GPU."""
 
-    def __init__(self, cost, layers, attributes, params):
-        # type: (Any, List[Dict[str, Any]], Dict[str, Dict[str, Any]], Dict[str, Any]) -> None
+    def __init__(self, cost, attributes):
+        # type: (Any, Dict[str, Dict[str, Any]]) -> None
         self.latency = cost
         self.target = cost.target
         self.sources = cost.sources
         self.table = cost.table
         self.name = "frame interval on %s with its DLA" % cost.target
-        self.layers, self.attributes, self.params = layers, attributes, params
+        self.attributes = attributes
         self._seen = {}  # type: Dict[Tuple[Tuple[str, str], ...], Dict[str, Any]]
 
     def placed(self, precisions):
         # type: (Dict[str, str]) -> Dict[str, Any]
         key = tuple(sorted(precisions.items()))
         if key not in self._seen:
-            placement = Placement(self.latency, self.layers, self.attributes, precisions,
-                                  self.params)
+            placement = Placement(self.latency, self.attributes, precisions)
             devices = placement.search()
             self._seen[key] = dict(placement.evaluate(devices), devices=devices)
         return self._seen[key]

@@ -175,6 +175,16 @@ class NetworkFromOnnx(object):
         return ParsedNetwork(builder, network, parser)
 
 
+def _map_plan(network, plan_layers):
+    # type: (trt.INetworkDefinition, Dict[str, str]) -> Tuple[Dict[str, Any], Dict[str, List[str]], List[str]]  # noqa: E501
+    """The network's layers by name, and plan layers -> network layers (layers.py's mapping),
+    for the plan's precisions (ApplyPlan) and its DLA placement (CreateConfig)."""
+    layers = [network.get_layer(index) for index in range(network.num_layers)]
+    mapped, unmapped = trt_layers.map_plan_to_layers(
+        plan_layers, [(layer.name, str(layer.type).split(".")[-1]) for layer in layers])
+    return dict((layer.name, layer) for layer in layers), mapped, unmapped
+
+
 class ApplyPlan(object):
     """TensorRT 8.x MIX: FP16 layers get precision HALF and HALF outputs, obeyed by the
     builder; INT8 layers get precision INT8 so the builder does not trade them for FP16 when
@@ -192,11 +202,7 @@ class ApplyPlan(object):
 
         parsed = self.network_loader()
         plan_layers = artifacts.read_plan(self.plan_path, artifacts.ENGINE_LAYER_PRECISIONS)
-        network = parsed.network
-        layers = [network.get_layer(index) for index in range(network.num_layers)]
-        by_name = dict((layer.name, layer) for layer in layers)
-        mapped, unmapped = trt_layers.map_plan_to_layers(
-            plan_layers, [(layer.name, str(layer.type).split(".")[-1]) for layer in layers])
+        by_name, mapped, unmapped = _map_plan(parsed.network, plan_layers)
         if unmapped and not self.allow_unmapped:
             raise EdgecError("plan %s: layers %s have no matching TensorRT layer in the parsed "
                              "network, so their precision cannot be set. Was the plan made for "
@@ -275,11 +281,7 @@ class CreateConfig(object):
             config.default_device_type = trt.DeviceType.DLA
             return
         # A placement: its DLA layers go there, everything else stays on the GPU (default).
-        layers = [network.get_layer(index) for index in range(network.num_layers)]
-        by_name = dict((layer.name, layer) for layer in layers)
-        mapped, unmapped = trt_layers.map_plan_to_layers(
-            dict((n, "dla") for n in on_dla),
-            [(layer.name, str(layer.type).split(".")[-1]) for layer in layers])
+        by_name, mapped, unmapped = _map_plan(network, dict((n, "dla") for n in on_dla))
         if unmapped:
             raise EdgecError("plan %s places layers %s on the DLA, but the parsed network has "
                              "no convolution of that name: was the plan made for this ONNX?"

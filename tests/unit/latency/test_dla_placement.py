@@ -86,7 +86,7 @@ def test_all_gpu_placement_costs_what_the_latency_objective_says():
     layers = _chain(["a", "b", "c", "d"])
     cost, params = _cost("agx-orin", layers)
     plan = {"a": "fp16", "b": "int8", "c": "int8", "d": "fp16"}
-    placement = Placement(cost, layers, {}, plan, params)
+    placement = Placement(cost, {}, plan)
     row = placement.evaluate({n: GPU for n in plan})
     assert row["latency_ms"] == pytest.approx(cost(plan))
     assert row["interval_ms"] == row["latency_ms"] and row["dla_ms"] == 0
@@ -97,7 +97,7 @@ def test_placement_offloads_int8_runs_and_charges_crossings():
     layers = _chain(names)
     cost, params = _cost("agx-orin", layers)
     plan = {n: "int8" for n in names}
-    record = place(cost, layers, {}, plan, params)
+    record = place(cost, {}, plan)
     with_dla, gpu_only = record["with_dla"], record["gpu_only"]
     assert record["dla_layers"] and set(record["dla_layers"]) < set(names)
     assert with_dla["interval_ms"] < gpu_only["interval_ms"]
@@ -106,7 +106,7 @@ def test_placement_offloads_int8_runs_and_charges_crossings():
     # One frame alone is not faster on the slower DLA core than on the GPU.
     assert with_dla["latency_ms"] > gpu_only["latency_ms"] * 0.9
     # FP16 layers have no DLA time on Orin: the same chain in FP16 places nothing.
-    record = place(cost, layers, {}, {n: "fp16" for n in names}, params)
+    record = place(cost, {}, {n: "fp16" for n in names})
     assert record["dla_layers"] == [] and "none" in record["why"] or "no layer" in record["why"]
     assert set(record["refused"]) == set(names)
 
@@ -114,7 +114,7 @@ def test_placement_offloads_int8_runs_and_charges_crossings():
 def test_a_board_without_dla_places_nothing():
     layers = _chain(["a", "b"])
     cost, params = _cost("orin-nano", layers)
-    record = place(cost, layers, {}, {"a": "int8", "b": "int8"}, params)
+    record = place(cost, {}, {"a": "int8", "b": "int8"})
     assert record["with_dla"] is None and "has no DLA" in record["why"]
     assert set(record["devices"].values()) == {GPU}
 
@@ -123,7 +123,7 @@ def test_placed_cost_prefers_int8_where_the_dla_takes_it():
     names = ["a", "b", "c", "d"]
     layers = _chain(names)
     cost, params = _cost("agx-orin", layers)
-    placed = PlacedCost(cost, layers, {}, params)
+    placed = PlacedCost(cost, {})
     fp16 = {n: "fp16" for n in names}
     int8 = {n: "int8" for n in names}
     assert placed(int8) < placed(fp16)
