@@ -197,7 +197,9 @@ SWEEP = OptionGroup("sweep", lambda **v: edgec_settings.SweepSettings(**v), [
     Opt("--target", type=click.Choice(int8_board_keys()), default=None,
         help="Choose the MIX plan that minimises this Jetson's predicted latency under the "
              "budget (layers whose INT8 is not faster stay FP16; precision boundaries are "
-             "charged). Default: the most MACs in INT8."),
+             "charged). Default: the most MACs in INT8. `edgec build` also checks that the "
+             "files import on this board's TensorRT (edgec check) and fails where no JetPack "
+             "line of it can."),
     Opt("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False),
         help="profile.json of `edgec bench --profile` on the --target board (repeat: e.g. "
              "its FP16 and its INT8 engine): measured layer times replace predicted ones."),

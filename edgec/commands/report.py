@@ -16,7 +16,9 @@ from edgec.commands.output import emit_json
 def report(results, out_dir, baseline, as_json):
     """Merge result.json files (or folders of them) from many devices into report.md (the
     paper's table: precision x model rows, device columns, speed-up in brackets),
-    results.csv and latency.png."""
+    results.csv and latency.png. Many boards of one kind are kept: a cell is their median
+    with [min-max, n boards], and results.csv has a row per board; a second result of the
+    same board is refused."""
     from edgec.pipeline.report import markdown, write_report
 
     summary = write_report(list(results), out_dir, baseline)
